@@ -1,0 +1,246 @@
+// Package server wires `lamina serve`: configuration → store → services →
+// listeners, and an orderly shutdown in the reverse order. It owns no
+// behaviour of its own beyond the health endpoint.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lamina-dev/lamina/internal/awsapi"
+	"github.com/lamina-dev/lamina/internal/function"
+	"github.com/lamina-dev/lamina/internal/store"
+)
+
+// Config is everything `lamina serve` can be told. Zero values take the
+// defaults documented on each field.
+type Config struct {
+	// DataDir holds the embedded store's files (default ".lamina").
+	DataDir string
+	// Listen is the edge address for the AWS-compatible APIs (default 127.0.0.1:4566).
+	// Port 0 picks a free port; Server.EdgeURL reports it.
+	Listen string
+	// GatewayListen is the address of the HTTP API gateway (default 127.0.0.1:3000).
+	GatewayListen string
+	// NATSURL uses an external NATS server instead of the embedded one.
+	NATSURL string
+	// NATSListen opens the embedded NATS server's client port ("" = no port).
+	NATSListen string
+	// StoreMaxMemory and StoreMaxStore bound JetStream (zero = the store's defaults).
+	StoreMaxMemory int64
+	StoreMaxStore  int64
+	// SyncInterval is the embedded store's fsync interval (zero = NATS default, 2 min).
+	SyncInterval time.Duration
+	// Limits for the function registry (zero fields = AWS's defaults).
+	Limits function.Limits
+	// Logger for everything (nil = slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = ".lamina"
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:4566"
+	}
+	if c.GatewayListen == "" {
+		c.GatewayListen = "127.0.0.1:3000"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is one Lamina node.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	edgeLn, gatewayLn net.Listener
+	edge, gateway     *http.Server
+	serveErr          chan error
+
+	ready atomic.Bool
+	// api is set once the services are up; until then the edge answers 503.
+	api atomic.Pointer[http.Handler]
+
+	store     store.Store
+	functions *function.Service
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New validates cfg. Nothing is opened until Start.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if cfg.NATSURL == "" {
+		abs, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("data dir %q: %w", cfg.DataDir, err)
+		}
+		cfg.DataDir = abs
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 2)}, nil
+}
+
+// Start binds the listeners (the health endpoint answers 503 "starting"
+// at once), opens the store and the services, and returns once the node is
+// ready. On error everything opened so far is closed again.
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = s.Shutdown(context.WithoutCancel(ctx))
+		}
+	}()
+	if s.edgeLn, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return fmt.Errorf("edge listener: %w", err)
+	}
+	if s.gatewayLn, err = net.Listen("tcp", s.cfg.GatewayListen); err != nil {
+		return fmt.Errorf("gateway listener: %w", err)
+	}
+	s.edge = s.httpServer(s.edgeHandler())
+	s.gateway = s.httpServer(http.HandlerFunc(gatewayNotReady))
+	go s.serve(s.edge, s.edgeLn)
+	go s.serve(s.gateway, s.gatewayLn)
+	s.log.Info("listening", "edge", s.EdgeURL(), "gateway", "http://"+s.gatewayLn.Addr().String())
+
+	st, err := store.Open(ctx, store.Config{
+		URL:          s.cfg.NATSURL,
+		DataDir:      filepath.Join(s.cfg.DataDir, "store"),
+		ClientListen: s.cfg.NATSListen,
+		MaxMemory:    s.cfg.StoreMaxMemory,
+		MaxStore:     s.cfg.StoreMaxStore,
+		SyncInterval: s.cfg.SyncInterval,
+		Logger:       s.log.With("component", "nats"),
+	})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.store = st
+	s.functions, err = function.New(ctx, function.Options{Store: st, Limits: s.cfg.Limits, Logger: s.log.With("component", "function")})
+	if err != nil {
+		return fmt.Errorf("function registry: %w", err)
+	}
+	var api http.Handler = awsapi.New(awsapi.Options{Functions: s.functions, Logger: s.log.With("component", "awsapi")})
+	s.api.Store(&api)
+	s.ready.Store(true)
+	where := "embedded, data in " + s.cfg.DataDir
+	if s.cfg.NATSURL != "" {
+		where = s.cfg.NATSURL
+	}
+	s.log.Info("ready", "store", where)
+	return nil
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) serve(hs *http.Server, ln net.Listener) {
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.serveErr <- err
+	}
+}
+
+// Err reports a listener that stopped by itself (for example its socket failed).
+func (s *Server) Err() <-chan error { return s.serveErr }
+
+// EdgeURL is the base URL of the AWS-compatible APIs, e.g. http://127.0.0.1:4566.
+func (s *Server) EdgeURL() string { return "http://" + s.edgeLn.Addr().String() }
+
+// GatewayURL is the base URL of the HTTP API gateway.
+func (s *Server) GatewayURL() string { return "http://" + s.gatewayLn.Addr().String() }
+
+// Ready reports whether the store and services are up.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Functions exposes the function registry (for in-process embedding and tests).
+func (s *Server) Functions() *function.Service { return s.functions }
+
+func (s *Server) edgeHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_lamina/health", s.health)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		api := s.api.Load()
+		if api == nil {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"message":"Lamina is starting"}`, http.StatusServiceUnavailable)
+			return
+		}
+		(*api).ServeHTTP(w, r)
+	})
+	return mux
+}
+
+// health answers 200 only when the services are up and the store answers.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	status, code := "ok", http.StatusOK
+	storeState := "ready"
+	if !s.ready.Load() {
+		status, storeState, code = "starting", "starting", http.StatusServiceUnavailable
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.store.Ping(ctx); err != nil {
+			s.log.Warn("health: store does not answer", "err", err)
+			status, storeState, code = "degraded", "unavailable", http.StatusServiceUnavailable
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "store": storeState})
+}
+
+// gatewayNotReady answers every request on the gateway port until the
+// gateway exists, in API Gateway's error shape.
+func gatewayNotReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte(`{"message":"Not Found"}`))
+}
+
+// Shutdown stops accepting requests, lets in-flight ones finish until ctx
+// ends, then closes the services and the store. It is safe to call more than
+// once and after a partial Start.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		s.ready.Store(false)
+		var errs []error
+		for _, hs := range []*http.Server{s.edge, s.gateway} {
+			if hs == nil {
+				continue
+			}
+			if err := hs.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+				_ = hs.Close()
+			}
+		}
+		for _, ln := range []net.Listener{s.edgeLn, s.gatewayLn} {
+			if ln != nil {
+				_ = ln.Close()
+			}
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close store: %w", err))
+			}
+		}
+		s.shutdownErr = errors.Join(errs...)
+	})
+	return s.shutdownErr
+}
