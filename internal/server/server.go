@@ -122,7 +122,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		MaxMemory:    s.cfg.StoreMaxMemory,
 		MaxStore:     s.cfg.StoreMaxStore,
 		SyncInterval: s.cfg.SyncInterval,
-		Logger:       s.log.With("component", "nats"),
+		Logger:       s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)

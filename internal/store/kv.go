@@ -182,11 +182,9 @@ func (b *kvBucket) Watch(ctx context.Context, prefix string) (<-chan WatchEvent,
 	if err := b.s.check(); err != nil {
 		return nil, err
 	}
-	// ctx bounds only the creation of the watcher; its lifetime is handled
-	// below.
-	cctx, cancel := opCtx(ctx)
-	w, err := b.kv.WatchFiltered(cctx, []string{keyFilter(prefix)})
-	cancel()
+	// The library unsubscribes the watcher when ctx ends, and bounds the
+	// creation request by its default timeout when ctx has no deadline.
+	w, err := b.kv.WatchFiltered(ctx, []string{keyFilter(prefix)})
 	if err != nil {
 		return nil, b.fail("watch", prefix, err)
 	}
