@@ -6,8 +6,10 @@
 //
 // Files: api.go (the handler, per-request plumbing, JSON in and out),
 // errors.go (the one catalogue of wire errors and the one renderer),
-// region.go (credential scope), lambda*.go (the Lambda control API, one file
-// per resource), code.go (the deployment-package download URL).
+// region.go (credential scope), registry.go (what the edge needs of the
+// function registry), lambda*.go (the Lambda control API, one file per
+// resource; lambda_shapes.go holds its JSON shapes), code.go (the
+// deployment-package download URL).
 package awsapi
 
 import (
@@ -19,7 +21,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"path"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -66,6 +70,7 @@ type API struct {
 	log           *slog.Logger
 	clock         clock.Clock
 	mux           *http.ServeMux
+	unknown       http.Handler
 	codeKey       []byte
 	codeBodyLimit int64
 }
@@ -108,13 +113,33 @@ func New(opts Options) *API {
 	}
 	a.routeLambda()
 	a.routeCode()
-	a.mux.Handle("/", a.handler("UnknownOperation", defaultBodyLimit, unknownOperation))
+	// No body limit: an unknown operation is refused as such, whatever its size.
+	a.unknown = a.handler("UnknownOperation", math.MaxInt64, unknownOperation)
+	a.mux.Handle("/", a.unknown)
 	return a
 }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != cleanPath(p) {
+		// ServeMux would answer with a redirect to the cleaned path, which
+		// no AWS client expects; no operation has such a path.
+		a.unknown.ServeHTTP(w, r)
+		return
+	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// cleanPath is ServeMux's notion of a canonical path.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		return "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // call is what a handler knows about its request beyond the *http.Request.
@@ -255,7 +280,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
-// writeEmpty sends a success response without a body (204, or 200 with {}).
+// writeEmpty sends a success response without a body (the 204s).
 func writeEmpty(w http.ResponseWriter, status int) error {
 	w.WriteHeader(status)
 	return nil

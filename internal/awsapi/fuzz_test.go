@@ -56,8 +56,7 @@ func FuzzLambdaRequest(f *testing.F) {
 		if err != nil || !strings.HasPrefix(target, "/") {
 			return
 		}
-		e := newEnv(&testing.T{})
-		e.t = t
+		e := newEnv(t)
 		seed(t, e)
 		req := &http.Request{
 			Method:        methods[int(m)%len(methods)],

@@ -81,8 +81,8 @@ func decode(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
 	return m
 }
 
-// path walks a decoded JSON value: path(m, "Configuration", "FunctionArn"), path(m, "Versions", 0, "Version").
-func path(v any, keys ...any) any {
+// jpath walks a decoded JSON value: jpath(m, "Configuration", "FunctionArn"), jpath(m, "Versions", 0, "Version").
+func jpath(v any, keys ...any) any {
 	for _, k := range keys {
 		switch k := k.(type) {
 		case string:
@@ -393,7 +393,7 @@ func TestBodyLimits(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("7 MB UpdateFunctionCode: %d %s", rec.Code, rec.Body)
 	}
-	if got := path(decode(t, rec), "CodeSize"); got != float64(5<<20+512<<10) {
+	if got := jpath(decode(t, rec), "CodeSize"); got != float64(5<<20+512<<10) {
 		t.Errorf("CodeSize = %v", got)
 	}
 }
@@ -555,21 +555,21 @@ func TestFunctionARNsByQualifier(t *testing.T) {
 	// Listings.
 	rec := e.do("GET", "/2015-03-31/functions/f/versions", "")
 	m := decode(t, rec)
-	if path(m, "Versions", 0, "FunctionArn") != arnPrefix+"f:$LATEST" || path(m, "Versions", 1, "FunctionArn") != arnPrefix+"f:1" {
+	if jpath(m, "Versions", 0, "FunctionArn") != arnPrefix+"f:$LATEST" || jpath(m, "Versions", 1, "FunctionArn") != arnPrefix+"f:1" {
 		t.Errorf("ListVersionsByFunction ARNs: %s", rec.Body)
 	}
-	if path(m, "Versions", 0, "State") != nil || path(m, "Versions", 0, "LastUpdateStatus") != nil {
+	if jpath(m, "Versions", 0, "State") != nil || jpath(m, "Versions", 0, "LastUpdateStatus") != nil {
 		t.Errorf("listing carries per-version status: %s", rec.Body)
 	}
 	if _, ok := m["NextMarker"]; ok {
 		t.Errorf("NextMarker on the last page: %s", rec.Body)
 	}
 	m = decode(t, e.do("GET", "/2015-03-31/functions", ""))
-	if path(m, "Functions", 0, "FunctionArn") != arnPrefix+"f" || path(m, "Functions", 1) != nil {
+	if jpath(m, "Functions", 0, "FunctionArn") != arnPrefix+"f" || jpath(m, "Functions", 1) != nil {
 		t.Errorf("ListFunctions: %v", m)
 	}
 	m = decode(t, e.do("GET", "/2015-03-31/functions?FunctionVersion=ALL", ""))
-	if path(m, "Functions", 0, "FunctionArn") != arnPrefix+"f:$LATEST" || path(m, "Functions", 1, "FunctionArn") != arnPrefix+"f:1" {
+	if jpath(m, "Functions", 0, "FunctionArn") != arnPrefix+"f:$LATEST" || jpath(m, "Functions", 1, "FunctionArn") != arnPrefix+"f:1" {
 		t.Errorf("ListFunctions ALL: %v", m)
 	}
 	if !e.reg.lastAll {
@@ -623,16 +623,16 @@ func TestGetFunctionCodeTagsConcurrency(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	m := decode(t, e.do("GET", "/2015-03-31/functions/f", ""))
-	if path(m, "Code", "RepositoryType") != "S3" {
+	if jpath(m, "Code", "RepositoryType") != "S3" {
 		t.Errorf("Code: %v", m["Code"])
 	}
-	if path(m, "Tags", "team") != "a" {
+	if jpath(m, "Tags", "team") != "a" {
 		t.Errorf("Tags: %v", m["Tags"])
 	}
 	if _, ok := m["Concurrency"]; ok {
 		t.Errorf("Concurrency without a reservation: %v", m["Concurrency"])
 	}
-	location, _ := path(m, "Code", "Location").(string)
+	location, _ := jpath(m, "Code", "Location").(string)
 	u, err := url.Parse(location)
 	if err != nil || u.Host != "example.com" || !strings.HasPrefix(u.Path, "/_code/f/") {
 		t.Fatalf("Location %q", location)
@@ -664,7 +664,7 @@ func TestGetFunctionCodeTagsConcurrency(t *testing.T) {
 	}
 	// Expired.
 	m = decode(t, e.do("GET", "/2015-03-31/functions/f", ""))
-	location, _ = path(m, "Code", "Location").(string)
+	location, _ = jpath(m, "Code", "Location").(string)
 	u, _ = url.Parse(location)
 	e.clock.Advance(11 * time.Minute)
 	rec = e.do("GET", u.RequestURI(), "")
@@ -682,7 +682,7 @@ func TestGetFunctionCodeTagsConcurrency(t *testing.T) {
 		t.Errorf("get concurrency: %s", body)
 	}
 	m = decode(t, e.do("GET", "/2015-03-31/functions/f", ""))
-	if path(m, "Concurrency", "ReservedConcurrentExecutions") != float64(7) {
+	if jpath(m, "Concurrency", "ReservedConcurrentExecutions") != float64(7) {
 		t.Errorf("GetFunction Concurrency: %v", m["Concurrency"])
 	}
 	if rec := e.do("DELETE", "/2017-10-31/functions/f/concurrency", ""); rec.Code != 204 || rec.Body.Len() != 0 {
@@ -743,10 +743,10 @@ func TestAliases(t *testing.T) {
 	}
 	e.do("POST", "/2015-03-31/functions/f/aliases", `{"Name":"old","FunctionVersion":"2"}`)
 	m := decode(t, e.do("GET", "/2015-03-31/functions/f/aliases?FunctionVersion=2", ""))
-	if path(m, "Aliases", 0, "Name") != "old" || path(m, "Aliases", 1) != nil {
+	if jpath(m, "Aliases", 0, "Name") != "old" || jpath(m, "Aliases", 1) != nil {
 		t.Errorf("list aliases by version: %v", m)
 	}
-	if _, ok := path(m, "Aliases", 0).(map[string]any)["RoutingConfig"]; ok {
+	if _, ok := jpath(m, "Aliases", 0).(map[string]any)["RoutingConfig"]; ok {
 		t.Errorf("RoutingConfig sent without weights: %v", m)
 	}
 
@@ -847,11 +847,11 @@ func TestAccountSettings(t *testing.T) {
 		"ConcurrentExecutions": float64(1000), "UnreservedConcurrentExecutions": float64(1000),
 	}
 	for k, w := range want {
-		if got := path(m, "AccountLimit", k); got != w {
+		if got := jpath(m, "AccountLimit", k); got != w {
 			t.Errorf("AccountLimit.%s = %v, want %v", k, got, w)
 		}
 	}
-	if path(m, "AccountUsage", "FunctionCount") != float64(1) || path(m, "AccountUsage", "TotalCodeSize") == float64(0) {
+	if jpath(m, "AccountUsage", "FunctionCount") != float64(1) || jpath(m, "AccountUsage", "TotalCodeSize") == float64(0) {
 		t.Errorf("AccountUsage = %v", m["AccountUsage"])
 	}
 }

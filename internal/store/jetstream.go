@@ -76,10 +76,12 @@ type jsStore struct {
 	cfg Config
 	log *slog.Logger
 
-	srv *server.Server // nil when connected to an external server
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	srv  *server.Server // nil when connected to an external server
+	lock *os.File       // held on the embedded server's directory
+	nc   *nats.Conn
+	js   jetstream.JetStream
 
+	closeMu    sync.Mutex // orders goBackground against Close
 	closed     atomic.Bool
 	done       chan struct{} // closed by Close
 	connClosed chan struct{} // closed when the NATS connection is closed
@@ -210,6 +212,17 @@ func (s *jsStore) startEmbedded(ctx context.Context) error {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
+	lock, err := lockDir(storeDir)
+	if err != nil {
+		return fmt.Errorf("store: data dir %q: %w", s.cfg.DataDir, err)
+	}
+	s.lock = lock
+	ok := false
+	defer func() {
+		if !ok {
+			s.unlock()
+		}
+	}()
 	name, err := serverName(storeDir)
 	if err != nil {
 		return fmt.Errorf("store: data dir %q: %w", s.cfg.DataDir, err)
@@ -253,18 +266,22 @@ func (s *jsStore) startEmbedded(ctx context.Context) error {
 	srv.SetLoggerV2(logger, false, false, false)
 	go srv.Start()
 
+	stop := func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
 	for !srv.ReadyForConnections(50 * time.Millisecond) {
 		if msg := logger.fatal(); msg != "" {
-			srv.Shutdown()
+			stop()
 			return fmt.Errorf("store: embedded nats server in %q failed to start: %s", storeDir, msg)
 		}
 		if err := ctx.Err(); err != nil {
-			srv.Shutdown()
+			stop()
 			return fmt.Errorf("store: embedded nats server in %q not ready: %w", storeDir, err)
 		}
 	}
 	if msg := logger.fatal(); msg != "" || !srv.JetStreamEnabled() {
-		srv.Shutdown()
+		stop()
 		if msg == "" {
 			msg = "jetstream is not enabled"
 		}
@@ -274,11 +291,11 @@ func (s *jsStore) startEmbedded(ctx context.Context) error {
 
 	nc, err := nats.Connect("", append(s.natsOptions(), nats.InProcessServer(srv))...)
 	if err != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
+		stop()
 		return fmt.Errorf("store: connect to embedded nats server: %w", err)
 	}
 	s.nc = nc
+	ok = true
 	if s.cfg.ClientListen != "" {
 		s.log.Info("embedded nats server listening", "url", srv.ClientURL())
 	}
@@ -403,6 +420,23 @@ func (s *jsStore) retry(ctx context.Context, fn func(context.Context) error) err
 	}
 }
 
+// goBackground runs f in a goroutine that Close waits for; it reports false,
+// running nothing, once the store is closed. f must return soon after s.done
+// is closed.
+func (s *jsStore) goBackground(f func()) bool {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
 // check returns ErrClosed once the store is closed.
 func (s *jsStore) check() error {
 	if s.closed.Load() {
@@ -466,8 +500,10 @@ func (s *jsStore) Ping(ctx context.Context) error {
 // idempotent; later calls on the store return ErrClosed.
 func (s *jsStore) Close() error {
 	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
 		s.closed.Store(true)
 		close(s.done)
+		s.closeMu.Unlock()
 		s.wg.Wait()
 		s.closeErr = s.shutdown()
 	})
@@ -494,7 +530,15 @@ func (s *jsStore) shutdown() error {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
 	}
+	s.unlock()
 	return err
+}
+
+func (s *jsStore) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 // natsLogger routes the embedded server's logs into slog.

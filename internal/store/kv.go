@@ -189,9 +189,7 @@ func (b *kvBucket) Watch(ctx context.Context, prefix string) (<-chan WatchEvent,
 		return nil, b.fail("watch", prefix, err)
 	}
 	out := make(chan WatchEvent, 64)
-	b.s.wg.Add(1)
-	go func() {
-		defer b.s.wg.Done()
+	started := b.s.goBackground(func() {
 		defer close(out)
 		defer stopWatcher(w)
 		initial := true
@@ -233,6 +231,10 @@ func (b *kvBucket) Watch(ctx context.Context, prefix string) (<-chan WatchEvent,
 				return
 			}
 		}
-	}()
+	})
+	if !started {
+		stopWatcher(w)
+		return nil, ErrClosed
+	}
 	return out, nil
 }

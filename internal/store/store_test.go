@@ -344,6 +344,25 @@ func TestOpenErrors(t *testing.T) {
 			t.Fatal("Open on a read-only dir succeeded")
 		}
 	}
+	// One directory, one store at a time.
+	dir := t.TempDir()
+	first, err := Open(ctx, Config{DataDir: dir, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := Open(ctx, Config{DataDir: dir, Logger: testLogger()}); err == nil {
+		second.Close()
+		t.Fatal("two stores opened on one data dir")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Open on one data dir: %v", err)
+	}
+	first.Close()
+	again, err := Open(ctx, Config{DataDir: dir, Logger: testLogger()})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	again.Close()
+
 	if _, err := Open(ctx, Config{DataDir: t.TempDir(), ClientListen: "nonsense", Logger: testLogger()}); err == nil {
 		t.Fatal("Open with a bad ClientListen succeeded")
 	}
