@@ -741,7 +741,7 @@ func hasVersion(d *fnDoc, v string) bool {
 
 // checkWeights validates an alias's routing configuration as AWS: at most
 // one extra version, a published one other than the primary, weight in
-// [0, 1), and the primary may not be $LATEST.
+// [0, 1], and the primary may not be $LATEST.
 func (s *Service) checkWeights(d *fnDoc, name, primary string, w map[string]float64) error {
 	if len(w) == 0 {
 		return nil
@@ -750,7 +750,7 @@ func (s *Service) checkWeights(d *fnDoc, name, primary string, w map[string]floa
 		return fault.New(fault.Invalid, "Number of items in AdditionalVersionWeights cannot be greater than 1")
 	}
 	for v, weight := range w {
-		if weight < 0 || weight >= 1 || weight != weight {
+		if weight < 0 || weight > 1 || weight != weight {
 			return validation(fmt.Sprintf("{%s=%v}", v, weight), "routingConfig.additionalVersionWeights",
 				"Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]")
 		}

@@ -38,7 +38,7 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 func (c *testClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-func (c *testClock) NewTimer(d time.Duration) clock.Timer  { return clock.Real{}.NewTimer(d) }
+func (c *testClock) NewTimer(d time.Duration) clock.Timer   { return clock.Real{}.NewTimer(d) }
 
 const testRole = "arn:aws:iam::123456789012:role/lambda-role"
 
@@ -235,11 +235,9 @@ func TestCreateRejectsAndStoresNothing(t *testing.T) {
 			t.Errorf("%s: Create succeeded", tt.name)
 			continue
 		}
-		var fe *fault.Error
 		if !fault.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: err = %v (%v), want %v containing %q", tt.name, err, fault.KindOf(err), tt.kind, tt.msg)
 		}
-		_ = fe
 	}
 	fs, _, err := e.svc.List(e.ctx, Page{}, false)
 	if err != nil || len(fs) != 0 {
@@ -559,7 +557,7 @@ func TestAliases(t *testing.T) {
 		{Alias{Name: "x", FunctionVersion: "prod"}, fault.Invalid, "at 'functionVersion'"},
 		{Alias{Name: "x", FunctionVersion: "9"}, fault.NotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:9"},
 		{Alias{Name: "x", FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{"2": 0.1, "3": 0.1}}, fault.Invalid, "cannot be greater than 1"},
-		{Alias{Name: "x", FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{"2": 1.5}}, fault.Invalid, "routingConfig.additionalVersionWeights"},
+		{Alias{Name: "x", FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{"2": 1.01}}, fault.Invalid, "routingConfig.additionalVersionWeights"},
 		{Alias{Name: "x", FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{"2": -0.1}}, fault.Invalid, "routingConfig.additionalVersionWeights"},
 		{Alias{Name: "x", FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{"1": 0.5}}, fault.Invalid, "already included in routing configuration"},
 		{Alias{Name: "x", FunctionVersion: Latest, AdditionalVersionWeights: map[string]float64{"1": 0.5}}, fault.Invalid, "$LATEST is not supported for an alias pointing to more than 1 version"},
@@ -568,6 +566,13 @@ func TestAliases(t *testing.T) {
 	} {
 		_, err := e.svc.CreateAlias(e.ctx, "fn", tc.a)
 		wantFault(t, err, tc.kind, tc.msg)
+	}
+	// The whole range [0, 1] is accepted, as AWS.
+	if _, err := e.svc.CreateAlias(e.ctx, "fn", Alias{Name: "all-in", FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{"2": 1}}); err != nil {
+		t.Errorf("weight 1: %v", err)
+	}
+	if err := e.svc.DeleteAlias(e.ctx, "fn", "all-in"); err != nil {
+		t.Fatal(err)
 	}
 	_, err = e.svc.CreateAlias(e.ctx, "nope", Alias{Name: "x", FunctionVersion: "1"})
 	wantFault(t, err, fault.NotFound, "function:nope")
@@ -618,7 +623,9 @@ func TestAliases(t *testing.T) {
 	}
 	_, err = e.svc.GetAlias(e.ctx, "fn", "beta")
 	wantFault(t, err, fault.NotFound, "Cannot find alias")
-	_ = v2
+	if g, err := e.svc.Get(e.ctx, "fn", "live"); err != nil || g.RevisionID != v2.RevisionID {
+		t.Errorf("Get via live after the update = %+v, %v", g.Version, err)
+	}
 }
 
 func TestDeleteRules(t *testing.T) {
@@ -652,8 +659,8 @@ func TestDeleteRules(t *testing.T) {
 	}
 	wantFault(t, e.svc.Delete(e.ctx, "nope", ""), fault.NotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope")
 
-	// Version 3 has its own code (different from $LATEST's? no: $LATEST is code2 = version 3).
-	// Change $LATEST so version 3's code is referenced only by version 3.
+	// $LATEST still shares version 3's package: move it on, so that the
+	// package is referenced by version 3 alone.
 	if _, err := e.svc.UpdateCode(e.ctx, "fn", UpdateCodeInput{ZipFile: pyZip(t, "code-latest")}); err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ type UpdateConfigInput struct {
 
 // PublishInput is a PublishVersion request.
 type PublishInput struct {
-	// CodeSha256, when set, must equal $LATEST's (else PreconditionFailed... as AWS: InvalidParameterValue).
+	// CodeSha256, when set, must equal $LATEST's (else fault.Invalid, as AWS's InvalidParameterValueException).
 	CodeSha256  string
 	Description string
 	RevisionID  string

@@ -41,11 +41,12 @@ func TestValidateConfig(t *testing.T) {
 		msg  string // "" = valid
 	}{
 		{name: "valid", edit: func(c *Config) {}},
-		{name: "every runtime", edit: func(c *Config) {}},
 		{name: "provided without handler", edit: func(c *Config) { c.Runtime, c.Handler = "provided.al2023", "" }},
 		{name: "arm64", edit: func(c *Config) { c.Architectures = []string{"arm64"} }},
 		{name: "limits", edit: func(c *Config) { c.Timeout, c.MemorySize, c.EphemeralStorage = 900, 10240, 10240 }},
-		{name: "env ok", edit: func(c *Config) { c.Environment = map[string]string{"TZ": "Europe/Paris", "AWS_LAMBDA_EXEC_WRAPPER": "/opt/w", "Ab_1": ""} }},
+		{name: "env ok", edit: func(c *Config) {
+			c.Environment = map[string]string{"TZ": "Europe/Paris", "AWS_LAMBDA_EXEC_WRAPPER": "/opt/w", "Ab_1": ""}
+		}},
 		{name: "gov role", edit: func(c *Config) { c.Role = "arn:aws-us-gov:iam::123456789012:role/path/to/r" }},
 		{name: "dlq sqs", edit: func(c *Config) { c.DeadLetterTargetArn = "arn:aws:sqs:us-east-1:123456789012:dlq" }},
 		{name: "layers", edit: func(c *Config) { c.Layers = []string{"arn:aws:lambda:us-east-1:123456789012:layer:l:1"} }},
@@ -68,7 +69,9 @@ func TestValidateConfig(t *testing.T) {
 		{name: "ephemeral 10241", edit: func(c *Config) { c.EphemeralStorage = 10241 }, msg: "at 'ephemeralStorage.size'"},
 		{name: "two architectures", edit: func(c *Config) { c.Architectures = []string{"x86_64", "arm64"} }, msg: "at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1"},
 		{name: "bad architecture", edit: func(c *Config) { c.Architectures = []string{"riscv"} }, msg: "enum value set: [x86_64, arm64]"},
-		{name: "reserved env", edit: func(c *Config) { c.Environment = map[string]string{"AWS_REGION": "x", "OK_KEY": "y", "LAMBDA_TASK_ROOT": "z"} }, msg: "Reserved keys used in this request: AWS_REGION, LAMBDA_TASK_ROOT"},
+		{name: "reserved env", edit: func(c *Config) {
+			c.Environment = map[string]string{"AWS_REGION": "x", "OK_KEY": "y", "LAMBDA_TASK_ROOT": "z"}
+		}, msg: "Reserved keys used in this request: AWS_REGION, LAMBDA_TASK_ROOT"},
 		{name: "env key pattern", edit: func(c *Config) { c.Environment = map[string]string{"1BAD": "x"} }, msg: "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"},
 		{name: "env key too short", edit: func(c *Config) { c.Environment = map[string]string{"A": "x"} }, msg: "at 'environment.variables'"},
 		{name: "env too big", edit: func(c *Config) { c.Environment = bigEnv }, msg: "exceeded the 4KB limit. String measured: {\"BIG\":"},
