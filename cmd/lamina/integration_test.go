@@ -29,9 +29,6 @@ func TestCLIAgainstPlatform(t *testing.T) {
 		}
 		return out, errOut
 	}
-	if _, _, err := cli("functions", "list"); err != nil && strings.Contains(err.Error(), "not implemented") {
-		t.Skipf("the function registry is not implemented yet: %v", err)
-	}
 
 	// Deploy a Python function from a directory.
 	dir := t.TempDir()
