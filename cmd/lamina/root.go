@@ -67,6 +67,7 @@ HTTP API (the same API the AWS SDKs use) at --endpoint.`,
 		newVersionCommand(),
 		newFunctionsCommand(g),
 		newDeployCommand(g),
+		newBenchCommand(g),
 	)
 	return root
 }

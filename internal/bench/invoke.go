@@ -1,0 +1,433 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lamina-dev/lamina/internal/server"
+)
+
+// InvokeOptions configure RunInvoke. Zero fields take the defaults.
+type InvokeOptions struct {
+	// Callers are the concurrency levels of the warm runs (default 1, 8, 64).
+	Callers []int
+	// Duration of each measured warm run (default 3 s), after Warmup (default 1 s).
+	Duration time.Duration
+	Warmup   time.Duration
+	// ColdStarts is how many first invocations are timed (default 30).
+	ColdStarts int
+	// IdleInstances is how many idle instances the memory figure is taken over (default 32).
+	IdleInstances int
+	// Progress receives a line per step (nil = discard).
+	Progress io.Writer
+}
+
+func (o *InvokeOptions) setDefaults() {
+	if len(o.Callers) == 0 {
+		o.Callers = []int{1, 8, 64}
+	}
+	if o.Duration <= 0 {
+		o.Duration = 3 * time.Second
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = time.Second
+	}
+	if o.ColdStarts <= 0 {
+		o.ColdStarts = 30
+	}
+	if o.IdleInstances <= 0 {
+		o.IdleInstances = 32
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+// WarmRow is one concurrency level of the warm comparison.
+type WarmRow struct {
+	Callers          int
+	Lamina, Baseline Stats
+}
+
+// InvokeReport holds every figure of one run.
+type InvokeReport struct {
+	GOMAXPROCS int
+	Duration   time.Duration
+	Warm       []WarmRow
+	// ColdLamina times the first invoke after CreateFunction; ColdBaseline
+	// the start of a net/http process until its first answer.
+	ColdLamina, ColdBaseline Stats
+	// IdlePlatformBytes is what one idle warm instance costs the Lamina
+	// process itself (RSS growth per instance); IdleFunctionRSS is the
+	// function process's own resident memory.
+	IdlePlatformBytes int64
+	IdleFunctionRSS   int64
+	IdleInstances     int
+}
+
+const echoBody = `{"message":"hello from the benchmark"}`
+
+func echoOK(b []byte) bool { return bytes.Contains(b, []byte(`"echo":"hello from the benchmark"`)) }
+
+// RunInvoke measures warm invoke throughput and latency, cold starts and
+// the cost of idle instances, each beside its baseline.
+func RunInvoke(ctx context.Context, opts InvokeOptions) (*InvokeReport, error) {
+	opts.setDefaults()
+	say := func(format string, args ...any) { fmt.Fprintf(opts.Progress, format+"\n", args...) }
+	dir, err := os.MkdirTemp("", "lamina-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	say("building the aws-lambda-go function and the net/http baseline…")
+	bootstrapPath, baselinePath, err := buildPrograms(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+
+	say("starting Lamina in-process (embedded JetStream in %s)…", dir)
+	srv, err := server.New(server.Config{
+		DataDir:       dir + "/data",
+		Listen:        "127.0.0.1:0",
+		GatewayListen: "127.0.0.1:0",
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer srv.Shutdown(context.WithoutCancel(ctx))
+	client := lambda.New(lambda.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.EdgeURL()),
+		Credentials:  credentials.NewStaticCredentialsProvider("bench", "bench", ""),
+	})
+	zipped, err := zipBootstrap(bootstrapPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := createFunction(ctx, client, "bench-echo", zipped); err != nil {
+		return nil, err
+	}
+
+	say("starting the net/http baseline…")
+	base, err := startBaseline(ctx, baselinePath)
+	if err != nil {
+		return nil, err
+	}
+	defer base.stop()
+
+	rep := &InvokeReport{GOMAXPROCS: runtime.GOMAXPROCS(0), Duration: opts.Duration, IdleInstances: opts.IdleInstances}
+	invokeURL := srv.EdgeURL() + "/2015-03-31/functions/bench-echo/invocations"
+	for _, n := range opts.Callers {
+		hc := newClient(n)
+		say("warm, %d caller(s): net/http baseline…", n)
+		b, err := load(ctx, hc, base.url, []byte(echoBody), n, opts.Warmup, opts.Duration, echoOK)
+		if err != nil {
+			return nil, fmt.Errorf("baseline at %d callers: %w", n, err)
+		}
+		say("warm, %d caller(s): Lamina…", n)
+		l, err := load(ctx, hc, invokeURL, []byte(echoBody), n, opts.Warmup, opts.Duration, echoOK)
+		if err != nil {
+			return nil, fmt.Errorf("lamina at %d callers: %w", n, err)
+		}
+		hc.CloseIdleConnections()
+		rep.Warm = append(rep.Warm, WarmRow{Callers: n, Lamina: l, Baseline: b})
+	}
+
+	say("cold starts: %d first invocations after CreateFunction…", opts.ColdStarts)
+	if rep.ColdLamina, err = coldLamina(ctx, client, srv.EdgeURL(), bootstrapPath, opts.ColdStarts); err != nil {
+		return nil, err
+	}
+	say("cold starts: %d net/http process starts…", opts.ColdStarts)
+	if rep.ColdBaseline, err = coldBaseline(ctx, baselinePath, opts.ColdStarts); err != nil {
+		return nil, err
+	}
+
+	say("idle instances: starting %d…", opts.IdleInstances)
+	if err := idleCost(ctx, client, srv.EdgeURL(), zipped, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func createFunction(ctx context.Context, c *lambda.Client, name string, zipped []byte) error {
+	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name),
+		Runtime:      types.RuntimeProvidedal2023,
+		Handler:      aws.String("bootstrap"),
+		Role:         aws.String("arn:aws:iam::000000000000:role/bench"),
+		Code:         &types.FunctionCode{ZipFile: zipped},
+		Timeout:      aws.Int32(30),
+	})
+	if err != nil {
+		return fmt.Errorf("create function %s: %w", name, err)
+	}
+	return nil
+}
+
+func invokeOnce(ctx context.Context, hc *http.Client, url, body string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" {
+		return fmt.Errorf("invoke: status %d: %.300s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// coldLamina creates a new function (with a distinct package each time, so
+// nothing is cached) and times its first invocation.
+func coldLamina(ctx context.Context, c *lambda.Client, edge, bootstrap string, n int) (Stats, error) {
+	hc := newClient(1)
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		name := "bench-cold-" + strconv.Itoa(i)
+		zipped, err := zipBootstrap(bootstrap, []byte(name))
+		if err != nil {
+			return Stats{}, err
+		}
+		if err := createFunction(ctx, c, name, zipped); err != nil {
+			return Stats{}, err
+		}
+		t0 := time.Now()
+		if err := invokeOnce(ctx, hc, edge+"/2015-03-31/functions/"+name+"/invocations", echoBody); err != nil {
+			return Stats{}, fmt.Errorf("cold invoke %s: %w", name, err)
+		}
+		lat = append(lat, time.Since(t0))
+		if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}); err != nil {
+			return Stats{}, err
+		}
+	}
+	return summarize(lat, 0, 0), nil
+}
+
+type baselineProc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func (b *baselineProc) stop() {
+	_ = b.cmd.Process.Kill()
+	_ = b.cmd.Wait()
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// startBaseline starts the net/http program and returns once it answered.
+func startBaseline(ctx context.Context, path string) (*baselineProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Env = append(os.Environ(), "PORT="+port)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	b := &baselineProc{cmd: cmd, url: "http://127.0.0.1:" + port + "/"}
+	// A client per start: a fresh connection is part of what is measured.
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := invokeOnce(ctx, hc, b.url, echoBody); err == nil {
+			return b, nil
+		}
+		if time.Now().After(deadline) {
+			b.stop()
+			return nil, errors.New("the net/http baseline did not answer within 10s")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func coldBaseline(ctx context.Context, path string, n int) (Stats, error) {
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		b, err := startBaseline(ctx, path)
+		if err != nil {
+			return Stats{}, err
+		}
+		lat = append(lat, time.Since(t0))
+		b.stop()
+	}
+	return summarize(lat, 0, 0), nil
+}
+
+// idleCost starts IdleInstances instances at once (each invocation sleeps
+// so that none can be reused), lets them go idle, and compares the Lamina
+// process's resident memory before and after.
+func idleCost(ctx context.Context, c *lambda.Client, edge string, zipped []byte, rep *InvokeReport) error {
+	if err := createFunction(ctx, c, "bench-idle", zipped); err != nil {
+		return err
+	}
+	settle := func() int64 {
+		runtime.GC()
+		time.Sleep(200 * time.Millisecond)
+		runtime.GC()
+		return rssOf(os.Getpid())
+	}
+	before := settle()
+	children := childPIDs()
+	hc := newClient(rep.IdleInstances)
+	var wg sync.WaitGroup
+	errs := make(chan error, rep.IdleInstances)
+	for range rep.IdleInstances {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- invokeOnce(ctx, hc, edge+"/2015-03-31/functions/bench-idle/invocations", `{"message":"idle","sleepMs":500}`)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return fmt.Errorf("starting idle instances: %w", err)
+		}
+	}
+	hc.CloseIdleConnections()
+	after := settle()
+	rep.IdlePlatformBytes = (after - before) / int64(rep.IdleInstances)
+	var rss, count int64
+	for _, pid := range childPIDs() {
+		if !slicesContains(children, pid) {
+			rss += rssOf(pid)
+			count++
+		}
+	}
+	if count > 0 {
+		rep.IdleFunctionRSS = rss / count
+	}
+	return nil
+}
+
+func slicesContains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// rssOf reads a process's resident set size from /proc (0 when unknown).
+func rssOf(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// childPIDs lists this process's direct children.
+func childPIDs() []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces) start after the last ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 {
+			if ppid, _ := strconv.Atoi(f[1]); ppid == self {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// Print writes the report as a table with the ratios the project tracks.
+func (r *InvokeReport) Print(w io.Writer) {
+	fmt.Fprintf(w, "Lamina invoke benchmark (GOMAXPROCS=%d, %s per run; client, platform and functions share this machine)\n\n", r.GOMAXPROCS, r.Duration)
+	fmt.Fprintf(w, "warm invoke  callers  %-42s  %-42s  throughput  p50 added\n", "Lamina (Invoke API → aws-lambda-go)", "one net/http hop (same handler)")
+	for _, row := range r.Warm {
+		ratio := 0.0
+		if row.Baseline.Throughput > 0 {
+			ratio = row.Lamina.Throughput / row.Baseline.Throughput
+		}
+		fmt.Fprintf(w, "             %7d  %-42s  %-42s  %9.2fx  %9s\n", row.Callers, row.Lamina, row.Baseline, ratio, round(row.Lamina.P50-row.Baseline.P50))
+	}
+	coldRatio := 0.0
+	if r.ColdBaseline.P50 > 0 {
+		coldRatio = float64(r.ColdLamina.P50) / float64(r.ColdBaseline.P50)
+	}
+	fmt.Fprintf(w, "\ncold start   Lamina first invoke after create: p50 %s p99 %s   net/http process to first answer: p50 %s p99 %s   ratio (p50) %.2fx\n",
+		round(r.ColdLamina.P50), round(r.ColdLamina.P99), round(r.ColdBaseline.P50), round(r.ColdBaseline.P99), coldRatio)
+	fmt.Fprintf(w, "idle         per idle warm instance (%d measured): Lamina process +%s; the function process itself %s RSS\n",
+		r.IdleInstances, bytesString(r.IdlePlatformBytes), bytesString(r.IdleFunctionRSS))
+	fmt.Fprintf(w, "\ntargets: warm throughput ≥ 0.40x at 8 callers; p50 added ≤ 120µs at 1 caller; cold start ≤ 2.0x\n")
+}
+
+func bytesString(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 || n <= -1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%d B", n)
+	}
+}
+
+// MarshalJSON-friendly form for --output json.
+func (r *InvokeReport) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
