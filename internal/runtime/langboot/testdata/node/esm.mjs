@@ -1,0 +1,1 @@
+export const handler = async (event) => ({ esm: true, fileURL: import.meta.url.startsWith('file://'), name: event.name });

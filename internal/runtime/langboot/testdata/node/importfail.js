@@ -1,0 +1,2 @@
+require('does-not-exist-xyz');
+exports.handler = async () => 1;
