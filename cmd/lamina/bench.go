@@ -16,6 +16,7 @@ func newBenchCommand(g *globals) *cobra.Command {
 		Long: `Measure Lamina on this machine, each figure beside a baseline measured in the
 same run, and print the ratios. A benchmark starts its own platform in-process
 (temporary data directory, free ports); it does not use a running server.`,
+		Example: `  lamina bench invoke`,
 	}
 	cmd.AddCommand(newBenchInvokeCommand(g))
 	return cmd

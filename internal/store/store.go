@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"log/slog"
 	"time"
 )
@@ -160,6 +161,45 @@ type Stream interface {
 	Get(ctx context.Context, seq uint64) (*RawMessage, error)
 	// Purge removes all messages whose subject matches subject ("" = all).
 	Purge(ctx context.Context, subject string) error
+	// PublishBatch appends msgs without waiting for each confirmation in
+	// turn: it keeps a bounded number of writes in flight and returns once
+	// the store has confirmed or refused every one. seqs[i] is the sequence
+	// of msgs[i], or 0 when that write failed; err joins the failures (nil
+	// when all were stored). Writes that succeed are stored in the order of
+	// msgs.
+	PublishBatch(ctx context.Context, msgs []BatchMessage) (seqs []uint64, err error)
+	// Read returns the stored messages selected by opts, in stream order,
+	// without a durable consumer (nothing is acknowledged; any number of
+	// readers may read at once). Without opts.Follow the iteration ends after
+	// the last selected message stored when it caught up; with it, it waits
+	// for new ones until ctx ends. An error ends the iteration: it is yielded
+	// last, with a nil message; an ended ctx yields ctx.Err(). Breaking out
+	// of the loop releases the reader.
+	Read(ctx context.Context, opts ReadOptions) iter.Seq2[*RawMessage, error]
+}
+
+// BatchMessage is one message of Stream.PublishBatch.
+type BatchMessage struct {
+	Subject string
+	Data    []byte
+	// Opts are as for Publish (nil = none).
+	Opts *PublishOptions
+}
+
+// ReadOptions select what Stream.Read delivers.
+type ReadOptions struct {
+	// Subjects restrict the messages to those matching any of these
+	// subject filters (none = every message). Filters may use wildcards but
+	// must not overlap one another.
+	Subjects []string
+	// StartSeq starts at this stream sequence (0 = see Since).
+	StartSeq uint64
+	// Since, when StartSeq is 0, starts at the first message stored at or
+	// after this time (zero = the oldest message).
+	Since time.Time
+	// Follow keeps delivering messages stored after the read caught up,
+	// until ctx ends.
+	Follow bool
 }
 
 // StreamInfo is a snapshot of a stream's state.

@@ -5,6 +5,7 @@ import "time"
 // LogLine is one line a function wrote to stdout/stderr, or that the
 // platform wrote on its behalf (START, END, REPORT, timeouts, crashes).
 type LogLine struct {
+	// Time is when the line was written (zero: Logs stamps it on arrival).
 	Time         time.Time `json:"time"`
 	FunctionName string    `json:"function"`
 	Version      string    `json:"version"`
