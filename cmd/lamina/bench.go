@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,8 +26,9 @@ same run, and print the ratios. A benchmark starts its own platform in-process
 
 func newBenchInvokeCommand(g *globals) *cobra.Command {
 	var (
-		opts    bench.InvokeOptions
-		callers []int
+		opts       bench.InvokeOptions
+		callers    []int
+		cpuProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "invoke",
@@ -46,6 +49,17 @@ logic as a plain net/http server, then measure:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Callers = callers
 			opts.Progress = cmd.ErrOrStderr()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			rep, err := bench.RunInvoke(cmd.Context(), opts)
 			if err != nil {
 				return fmt.Errorf("bench invoke: %w", err)
@@ -69,5 +83,6 @@ logic as a plain net/http server, then measure:
 	f.DurationVar(&opts.Warmup, "warmup", time.Second, "unmeasured warm-up before each warm run")
 	f.IntVar(&opts.ColdStarts, "cold", 30, "number of cold starts timed")
 	f.IntVar(&opts.IdleInstances, "idle", 32, "idle instances the memory figure is averaged over")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and platform) to this file")
 	return cmd
 }
