@@ -68,6 +68,8 @@ HTTP API (the same API the AWS SDKs use) at --endpoint.`,
 		newFunctionsCommand(g),
 		newDeployCommand(g),
 		newBenchCommand(g),
+		newInvokeCommand(g),
+		newLogsCommand(g),
 	)
 	return root
 }

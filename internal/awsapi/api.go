@@ -8,8 +8,11 @@
 // errors.go (the one catalogue of wire errors and the one renderer),
 // region.go (credential scope), registry.go (what the edge needs of the
 // function registry), lambda*.go (the Lambda control API, one file per
-// resource; lambda_shapes.go holds its JSON shapes), code.go (the
-// deployment-package download URL).
+// resource; lambda_shapes.go holds its JSON shapes), invoke.go (Invoke,
+// the hot path, and what the edge needs of the invoke service), code.go (the
+// deployment-package download URL), target.go (the AWS JSON protocols'
+// POST / routing by X-Amz-Target), logs*.go (the CloudWatch Logs API over
+// the function log store).
 package awsapi
 
 import (
@@ -35,6 +38,9 @@ import (
 type Options struct {
 	// Functions is the function registry (a *function.Service).
 	Functions FunctionRegistry
+	// Invoker runs functions (an *invoke.Service); nil answers Invoke and
+	// the provisioned-concurrency operations with an error.
+	Invoker Invoker
 	// AccountID is the one account Lamina serves, used in ARNs (default "000000000000").
 	AccountID string
 	// DefaultRegion is used when a request carries no SigV4 credential scope (default "us-east-1").
@@ -47,6 +53,9 @@ type Options struct {
 	// New: URLs then work only on the process that issued them, which is
 	// what a single node needs; a cluster should share one key.
 	CodeURLKey []byte
+	// Logs is the function log store (a *telemetry.Logs) behind the
+	// CloudWatch Logs API; nil answers its operations with an error.
+	Logs LogStore
 }
 
 // Defaults.
@@ -73,6 +82,8 @@ type API struct {
 	unknown       http.Handler
 	codeKey       []byte
 	codeBodyLimit int64
+	// targets are the JSON-protocol services on POST / by X-Amz-Target prefix (target.go).
+	targets map[string]*jsonService
 }
 
 // New returns the edge handler.
@@ -113,6 +124,8 @@ func New(opts Options) *API {
 	}
 	a.routeLambda()
 	a.routeCode()
+	a.routeLogs()
+	a.routeTargets()
 	// No body limit: an unknown operation is refused as such, whatever its size.
 	a.unknown = a.handler("UnknownOperation", math.MaxInt64, unknownOperation)
 	a.mux.Handle("/", a.unknown)

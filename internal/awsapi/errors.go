@@ -54,6 +54,8 @@ var (
 	errRequestTooLarge       = &wireError{"RequestTooLargeException", http.StatusRequestEntityTooLarge, "User", "message"}
 	errTooManyRequests       = &wireError{"TooManyRequestsException", http.StatusTooManyRequests, "User", "message"}
 	errService               = &wireError{"ServiceException", http.StatusInternalServerError, "Service", "Message"}
+	// errProvisionedConfigNotFound: a version or alias without provisioned concurrency.
+	errProvisionedConfigNotFound = &wireError{"ProvisionedConcurrencyConfigNotFoundException", http.StatusNotFound, "User", "message"}
 	// errAccessDenied is what Lambda answers for a function ARN of another account.
 	errAccessDenied = &wireError{"AccessDeniedException", http.StatusForbidden, "User", "Message"}
 	// errUnknownOperation answers a method and path that name no operation.

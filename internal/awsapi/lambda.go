@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 
@@ -44,6 +45,12 @@ func (a *API) routeLambda() {
 		{"GET /2017-03-31/tags/{Resource}", "ListTags", std, a.listTags},
 
 		{"GET /2016-08-19/account-settings", "GetAccountSettings", std, a.getAccountSettings},
+
+		// The handler applies Invoke's own 6 MB limit (invoke.go).
+		{"POST /2015-03-31/functions/{FunctionName}/invocations", "Invoke", math.MaxInt64, a.invokeFunction},
+		{"PUT /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "PutProvisionedConcurrencyConfig", std, a.putProvisionedConcurrencyConfig},
+		{"GET /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "GetProvisionedConcurrencyConfig", std, a.getProvisionedConcurrencyConfig},
+		{"DELETE /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "DeleteProvisionedConcurrencyConfig", std, a.deleteProvisionedConcurrencyConfig},
 	} {
 		a.mux.Handle(rt.pattern, a.handler(rt.op, rt.limit, rt.h))
 	}

@@ -50,6 +50,11 @@ func ParseRef(s string) (Ref, error) {
 	if len(s) > 256 {
 		return Ref{}, validation(s, "functionName", "Member must have length less than or equal to 256")
 	}
+	if plainName(s) && s != "arn" {
+		// The common case, on the invocation path: no regexp, no allocation
+		// ("arn" alone is a truncated ARN, as the general path says).
+		return Ref{Name: s}, nil
+	}
 	parts := strings.Split(s, ":")
 	var r Ref
 	hasQual := false
@@ -91,6 +96,21 @@ func ParseRef(s string) (Ref, error) {
 		return bad()
 	}
 	return r, nil
+}
+
+// plainName reports whether s is a valid unqualified function name (what
+// nameRe matches).
+func plainName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ARN returns the function's ARN in region and account, qualified when

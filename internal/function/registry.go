@@ -75,6 +75,9 @@ type fnDoc struct {
 	LastVersion int `json:"lastVersion"`
 	// Versions are the published versions, ascending.
 	Versions []verRef `json:"versions,omitempty"`
+	// Provisioned holds provisioned-concurrency settings by qualifier (a
+	// version number or an alias name).
+	Provisioned map[string]ProvisionedConfig `json:"provisioned,omitempty"`
 }
 
 // verRef is a published version as the document knows it.
@@ -207,6 +210,9 @@ func (e errUncertain) Unwrap() error { return e.err }
 type tx struct {
 	s       *Service
 	created []string
+	// written are the version snapshots created, by key (handed to the
+	// in-memory view so it need not read them back).
+	written map[string]Version
 }
 
 // putVersion stores the snapshot v under a new key.
@@ -220,6 +226,10 @@ func (t *tx) putVersion(ctx context.Context, v Version) (string, error) {
 		return "", fmt.Errorf("function: store version %s: %w", key, err)
 	}
 	t.created = append(t.created, key)
+	if t.written == nil {
+		t.written = map[string]Version{}
+	}
+	t.written[key] = v
 	return key, nil
 }
 
@@ -265,8 +275,9 @@ func (s *Service) mutate(ctx context.Context, name string, fn func(d *fnDoc, t *
 			t.rollback(ctx)
 			return nil, nil, err
 		}
-		_, err = s.functions.Update(ctx, name, b, e.Revision)
+		rev, err := s.functions.Update(ctx, name, b, e.Revision)
 		if err == nil {
+			s.view.put(name, rev, d, t.written)
 			s.collect(ctx, before, d)
 			return before, d, nil
 		}
@@ -361,6 +372,7 @@ func (s *Service) putCode(ctx context.Context, name string, zip []byte) (string,
 		_ = s.code.Delete(context.WithoutCancel(ctx), key)
 		return "", fmt.Errorf("function: store code: %w", err)
 	}
+	s.recent.put(key, zip)
 	return key, nil
 }
 

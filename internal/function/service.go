@@ -92,6 +92,10 @@ type Service struct {
 	// sweepGrace is how old an unreferenced record must be before a sweep
 	// removes it (tests shorten it).
 	sweepGrace time.Duration
+	// view is the in-memory copy of the registry that invocations read (view.go).
+	view *view
+	// recent holds the packages uploaded last, for the first invocations (recent.go).
+	recent recentCode
 }
 
 // New opens the registry's buckets in the store.
@@ -113,6 +117,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	opts.Limits = opts.Limits.withDefaults()
 	s := &Service{opts: opts, log: opts.Logger, sweepGrace: defaultSweepGrace}
+	s.view = newView(s)
+	s.recent.budget = recentCodeBudget
 	var err error
 	if s.functions, err = opts.Store.KV(ctx, bucketFunctions); err != nil {
 		return nil, fmt.Errorf("function: open bucket %s: %w", bucketFunctions, err)
@@ -199,7 +205,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Function, error) 
 	if err != nil {
 		return Function{}, err
 	}
-	if _, err := s.functions.Create(ctx, name, b); err != nil {
+	rev, err := s.functions.Create(ctx, name, b)
+	if err != nil {
 		if errors.Is(err, store.ErrExists) {
 			t.rollback(ctx)
 			s.dropCode(ctx, codeKey)
@@ -207,6 +214,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Function, error) 
 		}
 		return Function{}, errUncertain{err}
 	}
+	s.view.put(name, rev, d, t.written)
 	s.sweep(ctx, name, d)
 	return Function{Version: result, Tags: maps.Clone(d.Tags)}, nil
 }
@@ -564,6 +572,7 @@ func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
 				return fault.New(fault.Conflict, "Unable to delete version because the following aliases reference it: [%s]", strings.Join(users, ", "))
 			}
 			d.Versions = slices.Delete(d.Versions, i, i+1)
+			delete(d.Provisioned, qualifier)
 			return nil
 		})
 		return err
@@ -575,6 +584,7 @@ func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
 		}
 		err = s.functions.Delete(ctx, name, rev)
 		if err == nil {
+			s.view.remove(name, rev)
 			s.collect(ctx, d, nil)
 			s.sweep(ctx, name, nil)
 			return nil
@@ -903,6 +913,7 @@ func (s *Service) DeleteAlias(ctx context.Context, name, alias string) error {
 			return errNoWrite
 		}
 		delete(d.Aliases, alias)
+		delete(d.Provisioned, alias)
 		return nil
 	})
 	return err

@@ -18,7 +18,10 @@ import (
 
 	"github.com/lamina-dev/lamina/internal/awsapi"
 	"github.com/lamina-dev/lamina/internal/function"
+	"github.com/lamina-dev/lamina/internal/invoke"
+	"github.com/lamina-dev/lamina/internal/runtime"
 	"github.com/lamina-dev/lamina/internal/store"
+	"github.com/lamina-dev/lamina/internal/telemetry"
 )
 
 // Config is everything `lamina serve` can be told. Zero values take the
@@ -41,7 +44,14 @@ type Config struct {
 	// SyncInterval is the embedded store's fsync interval (zero = NATS default, 2 min).
 	SyncInterval time.Duration
 	// Limits for the function registry (zero fields = AWS's defaults).
+	// Limits.AccountConcurrency is also the node's invocation capacity
+	// (default 1000): functions with reserved concurrency hold their share,
+	// the others share the rest; beyond it invocations get 429.
 	Limits function.Limits
+	// KeepWarm is how long an idle function instance is kept (default 10 min).
+	KeepWarm time.Duration
+	// InitTimeout bounds a function instance's init phase (default 10 s, as AWS).
+	InitTimeout time.Duration
 	// Logger for everything (nil = slog.Default()).
 	Logger *slog.Logger
 }
@@ -58,6 +68,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.KeepWarm <= 0 {
+		c.KeepWarm = 10 * time.Minute
 	}
 }
 
@@ -76,6 +89,9 @@ type Server struct {
 
 	store     store.Store
 	functions *function.Service
+	logs      logSink
+	pool      *runtime.Pool
+	invoker   *invoke.Service
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -84,13 +100,13 @@ type Server struct {
 // New validates cfg. Nothing is opened until Start.
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	if cfg.NATSURL == "" {
-		abs, err := filepath.Abs(cfg.DataDir)
-		if err != nil {
-			return nil, fmt.Errorf("data dir %q: %w", cfg.DataDir, err)
-		}
-		cfg.DataDir = abs
+	// Absolute even with an external store: function instances run from
+	// <DataDir>/runtime, a local directory in every setup.
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir %q: %w", cfg.DataDir, err)
 	}
+	cfg.DataDir = abs
 	return &Server{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 2)}, nil
 }
 
@@ -132,7 +148,41 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("function registry: %w", err)
 	}
-	var api http.Handler = awsapi.New(awsapi.Options{Functions: s.functions, Logger: s.log.With("component", "awsapi")})
+	// Invocations read the registry from memory, kept current by a watch.
+	if err := s.functions.StartView(ctx); err != nil {
+		return fmt.Errorf("function registry: %w", err)
+	}
+	// Function logs: kept durably in the store, written in the background.
+	logs, err := telemetry.NewLogs(ctx, st, telemetry.LogsOptions{Logger: s.log.With("component", "logs")})
+	if err != nil {
+		return fmt.Errorf("function logs: %w", err)
+	}
+	s.logs = logs
+	s.pool, err = runtime.New(ctx, runtime.Options{
+		Dir:         filepath.Join(s.cfg.DataDir, "runtime"),
+		Logs:        s.logs,
+		KeepWarm:    s.cfg.KeepWarm,
+		InitTimeout: s.cfg.InitTimeout,
+		Logger:      s.log.With("component", "runtime"),
+	})
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	s.invoker, err = invoke.New(ctx, invoke.Options{
+		Registry: s.functions,
+		Pool:     s.pool,
+		Capacity: s.functions.Limits().AccountConcurrency,
+		Logger:   s.log.With("component", "invoke"),
+	})
+	if err != nil {
+		return fmt.Errorf("invoke: %w", err)
+	}
+	var api http.Handler = awsapi.New(awsapi.Options{
+		Functions: s.functions,
+		Invoker:   s.invoker,
+		Logs:      logs,
+		Logger:    s.log.With("component", "awsapi"),
+	})
 	s.api.Store(&api)
 	s.ready.Store(true)
 	where := "embedded, data in " + s.cfg.DataDir
@@ -171,6 +221,18 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 
 // Functions exposes the function registry (for in-process embedding and tests).
 func (s *Server) Functions() *function.Service { return s.functions }
+
+// Invoker exposes the invocation service (for in-process embedding and tests).
+func (s *Server) Invoker() *invoke.Service { return s.invoker }
+
+// Pool exposes the function instances (for in-process embedding and tests).
+func (s *Server) Pool() *runtime.Pool { return s.pool }
+
+// logSink is the function log sink with its lifecycle.
+type logSink interface {
+	telemetry.LogSink
+	Close(ctx context.Context) error
+}
 
 func (s *Server) edgeHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -233,6 +295,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for _, ln := range []net.Listener{s.edgeLn, s.gatewayLn} {
 			if ln != nil {
 				_ = ln.Close()
+			}
+		}
+		// Reverse order of Start: invocations stop following the registry,
+		// instances stop (they write logs to the end), the log sink
+		// flushes, the registry view stops, then the store closes.
+		if s.invoker != nil {
+			if err := s.invoker.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("close invoke: %w", err))
+			}
+		}
+		if s.pool != nil {
+			if err := s.pool.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("close runtime: %w", err))
+			}
+		}
+		if s.logs != nil {
+			if err := s.logs.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("close logs: %w", err))
+			}
+		}
+		if s.functions != nil {
+			if err := s.functions.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close function registry: %w", err))
 			}
 		}
 		if s.store != nil {
