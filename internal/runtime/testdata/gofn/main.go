@@ -1,0 +1,164 @@
+// Command gofn is a real aws-lambda-go function used by package runtime's
+// tests and benchmarks. It is built from the main module during the tests
+// (go build -tags lambda.norpc ./testdata/gofn) and its behaviour is chosen
+// by the event: {"op":"echo"} and so on (see invoke). Without an "op" it
+// echoes the payload, which is what the benchmarks send.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+type event struct {
+	Op      string `json:"op"`
+	Message string `json:"message"`
+	Code    int    `json:"code"`
+	Millis  int    `json:"ms"`
+	Bytes   int    `json:"bytes"`
+	Lines   int    `json:"lines"`
+	Text    string `json:"text"`
+	MB      int    `json:"mb"`
+}
+
+type handler struct{}
+
+func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if !bytes.Contains(payload, []byte(`"op"`)) {
+		return payload, nil // echo, no JSON work: what the benchmarks measure
+	}
+	var ev event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	switch ev.Op {
+	case "echo":
+		return payload, nil
+	case "pid":
+		return json.Marshal(map[string]any{"pid": os.Getpid()})
+	case "error":
+		return nil, errors.New(ev.Message)
+	case "panic":
+		panic(ev.Message)
+	case "exit":
+		os.Exit(ev.Code)
+	case "sleep":
+		start := time.Now()
+		time.Sleep(time.Duration(ev.Millis) * time.Millisecond)
+		return json.Marshal(map[string]any{"pid": os.Getpid(), "start": start.UnixNano(), "end": time.Now().UnixNano()})
+	case "grandchild":
+		// Start a grandchild in the same process group, report it, then
+		// outlive the timeout.
+		cmd := exec.Command("/bin/sleep", "600")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		fmt.Printf("grandchild pid %d\n", cmd.Process.Pid)
+		time.Sleep(time.Duration(ev.Millis) * time.Millisecond)
+		return []byte(`"woke up"`), nil
+	case "log":
+		// Lines on both streams, the last ones immediately before the
+		// response is posted.
+		for i := 0; i < ev.Lines; i++ {
+			if i%2 == 0 {
+				fmt.Printf("%s %d\n", ev.Text, i)
+			} else {
+				fmt.Fprintf(os.Stderr, "%s %d\n", ev.Text, i)
+			}
+		}
+		return []byte(`"logged"`), nil
+	case "big":
+		b := make([]byte, ev.Bytes)
+		for i := range b {
+			b[i] = 'x'
+		}
+		return b, nil
+	case "oom":
+		var keep [][]byte
+		for i := 0; i < ev.MB; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+		}
+		return []byte(strconv.Itoa(len(keep))), nil
+	case "env":
+		return envReport(ctx)
+	}
+	return nil, fmt.Errorf("unknown op %q", ev.Op)
+}
+
+func envReport(ctx context.Context) ([]byte, error) {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	cwd, _ := os.Getwd()
+	r := map[string]any{
+		"env": env, "cwd": cwd, "uid": os.Getuid(), "gid": os.Getgid(), "pid": os.Getpid(),
+	}
+	pgid, _ := syscall.Getpgid(0)
+	r["pgid"] = pgid
+	if err := os.WriteFile(filepath.Join(os.Getenv("TMPDIR"), "probe"), []byte("x"), 0o600); err != nil {
+		r["tmpWriteError"] = err.Error()
+	} else {
+		r["tmpWritable"] = true
+	}
+	if f, err := os.Create(filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "probe")); err != nil {
+		r["codeWriteError"] = err.Error()
+	} else {
+		f.Close()
+		r["codeWritable"] = true
+	}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil {
+		r["nofile"] = rl.Cur
+	}
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl); err == nil {
+		r["fsize"] = rl.Cur
+	}
+	lc, _ := lambdacontext.FromContext(ctx)
+	if lc != nil {
+		r["requestId"] = lc.AwsRequestID
+		r["invokedArn"] = lc.InvokedFunctionArn
+		r["clientContext"] = lc.ClientContext
+		r["identity"] = lc.Identity
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		r["deadlineMs"] = dl.UnixMilli()
+	}
+	r["memoryLimit"] = lambdacontext.MemoryLimitInMB
+	r["logStream"] = lambdacontext.LogStreamName
+	r["traceId"] = os.Getenv("_X_AMZN_TRACE_ID")
+	return json.Marshal(r)
+}
+
+func main() {
+	switch os.Getenv("GOFN_INIT") {
+	case "exit":
+		fmt.Fprintln(os.Stderr, "init: failing as asked")
+		os.Exit(2)
+	case "panic":
+		panic("init: panicking as asked")
+	case "hang":
+		time.Sleep(time.Hour)
+	}
+	log.SetFlags(0)
+	lambda.StartHandler(handler{})
+}
