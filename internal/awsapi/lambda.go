@@ -81,12 +81,11 @@ func (a *API) getAccountSettings(w http.ResponseWriter, r *http.Request, c *call
 	concurrency := orDefault(lim.AccountConcurrency, 1000)
 	return writeJSON(w, http.StatusOK, accountSettingsOut{
 		AccountLimit: accountLimit{
-			TotalCodeSize:        80530636800, // AWS's default (75 GB); Lamina does not cap it
-			CodeSizeUnzipped:     orDefault(lim.MaxUnzippedSize, 262144000),
-			CodeSizeZipped:       orDefault(lim.MaxZipSize, 52428800),
-			ConcurrentExecutions: concurrency,
-			// The registry does not sum reserved concurrency yet; report the whole pool.
-			UnreservedConcurrentExecutions: concurrency,
+			TotalCodeSize:                  80530636800, // AWS's default (75 GB); Lamina does not cap it
+			CodeSizeUnzipped:               orDefault(lim.MaxUnzippedSize, 262144000),
+			CodeSizeZipped:                 orDefault(lim.MaxZipSize, 52428800),
+			ConcurrentExecutions:           concurrency,
+			UnreservedConcurrentExecutions: concurrency - int(usage.ReservedConcurrency),
 		},
 		AccountUsage: accountUsage{
 			TotalCodeSize: usage.TotalCodeSize,

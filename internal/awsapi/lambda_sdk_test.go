@@ -393,6 +393,10 @@ func TestLambdaSDK(t *testing.T) {
 		if err != nil || fn.Concurrency == nil || aws.ToInt32(fn.Concurrency.ReservedConcurrentExecutions) != 5 {
 			t.Errorf("GetFunction Concurrency: %+v %v", fn.Concurrency, err)
 		}
+		settings, err := client.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
+		if err != nil || aws.ToInt32(settings.AccountLimit.UnreservedConcurrentExecutions) != 995 {
+			t.Errorf("UnreservedConcurrentExecutions with 5 reserved = %v (%v), want 995", settings.AccountLimit.UnreservedConcurrentExecutions, err)
+		}
 		_, err = client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(name + ":1"), ReservedConcurrentExecutions: aws.Int32(5)})
 		wantErr[*types.InvalidParameterValueException](t, err)
 		_, err = client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(5000)})

@@ -1082,6 +1082,9 @@ func (s *Service) Usage(ctx context.Context) (Usage, error) {
 			return Usage{}, err
 		}
 		u.FunctionCount++
+		if d.Reserved != nil {
+			u.ReservedConcurrency += int64(*d.Reserved)
+		}
 		for _, size := range d.codeKeys() {
 			u.TotalCodeSize += size
 		}

@@ -160,4 +160,6 @@ type Page struct {
 type Usage struct {
 	FunctionCount int64
 	TotalCodeSize int64
+	// ReservedConcurrency sums every function's reserved concurrency.
+	ReservedConcurrency int64
 }
