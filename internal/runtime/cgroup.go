@@ -159,6 +159,7 @@ func setupV2(mnt, mntRoot string, procCgroup []byte, name string) (*cgroups, err
 	if err := enableMemory(base); err != nil {
 		return nil, fmt.Errorf("cannot enable the memory controller for sub-groups of %s: %v", base, err)
 	}
+	removeStale(base, cgroupPrefix, removeCgroupTree)
 	parent := filepath.Join(base, name)
 	if err := os.Mkdir(parent, 0o755); err != nil {
 		return nil, err
@@ -198,6 +199,7 @@ func setupV1(mnt, mntRoot string, procCgroup []byte, name string) (*cgroups, err
 		return nil, errors.New("this process is not in the memory hierarchy")
 	}
 	base := ownDir(mnt, mntRoot, own)
+	removeStale(base, cgroupPrefix, removeCgroupTree)
 	parent := filepath.Join(base, name)
 	if err := os.Mkdir(parent, 0o755); err != nil {
 		return nil, err
@@ -208,6 +210,18 @@ func setupV1(mnt, mntRoot string, procCgroup []byte, name string) (*cgroups, err
 		return nil, err
 	}
 	return cg, nil
+}
+
+// removeCgroupTree removes a pool's cgroup directory left by a dead Lamina
+// (its instances' cgroups first; a cgroup still holding a process stays).
+func removeCgroupTree(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	os.Remove(dir)
 }
 
 // probe creates and removes one instance cgroup, to fail at start rather

@@ -23,15 +23,12 @@ func (e *apiError) body() []byte { return errorDoc(e.Type, e.Message) }
 // The catalogue of Runtime API refusals (src: aws-lambda-runtime-interface-emulator
 // lambda/rapi/handler and rendering).
 var (
-	errInvalidRequestID  = &apiError{400, "InvalidRequestID", "Invalid request ID"}
-	errTruncatedRequest  = &apiError{400, "TruncatedHTTPRequest", "Received a truncated HTTP request body"}
-	errInvalidMode       = &apiError{400, "InvalidFunctionResponseMode", "Lambda-Runtime-Function-Response-Mode must be 'streaming' when set"}
-	errNotFound          = &apiError{404, "NotFound", "No such Runtime API endpoint"}
-	errMethodNotAllowed  = &apiError{405, "MethodNotAllowed", "Method not allowed for this Runtime API endpoint"}
-	errInstanceGone      = &apiError{500, "Runtime.Unavailable", "This execution environment is shutting down"}
-	errAlreadyPolling    = &apiError{403, "InvalidStateTransition", "State transition is not allowed: an invocation/next request is already waiting"}
-	statusOK             = []byte(`{"status":"OK"}`)
-	extensionRegisterDoc = `{"functionName":%q,"functionVersion":%q,"handler":%q}`
+	errInvalidRequestID = &apiError{400, "InvalidRequestID", "Invalid request ID"}
+	errTruncatedRequest = &apiError{400, "TruncatedHTTPRequest", "Received a truncated HTTP request body"}
+	errInvalidMode      = &apiError{400, "InvalidFunctionResponseMode", "Lambda-Runtime-Function-Response-Mode must be 'streaming' when set"}
+	errNotFound         = &apiError{404, "NotFound", "No such Runtime API endpoint"}
+	errMethodNotAllowed = &apiError{405, "MethodNotAllowed", "Method not allowed for this Runtime API endpoint"}
+	errInstanceGone     = &apiError{500, "Runtime.Unavailable", "This execution environment is shutting down"}
 )
 
 // errTransition is the 403 for an event that is illegal in state s.

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"strconv"
 	"sync"
@@ -58,7 +57,7 @@ type instance struct {
 
 	mu          sync.Mutex
 	state       state
-	parked      bool  // a /next is waiting
+	parked      chan struct{} // closed to dismiss the /next that is waiting (nil: none)
 	pending     *call // assigned, not yet handed out
 	pendingCold bool  // pending was assigned when the instance was created
 	cur         *call // the event handed out last
@@ -159,14 +158,11 @@ func (in *instance) withdraw(c *call) bool {
 }
 
 // next serves GET /runtime/invocation/next: it marks the end of init (first
-// call) or of the previous invocation, then waits for an event. It returns
-// nil, nil when the runtime went away while waiting.
-func (in *instance) next(ctx context.Context) (*call, *apiError) {
+// call) or of the previous invocation, then waits for an event. A newer
+// /next (the runtime reconnected) takes over from one already waiting, which
+// then returns nil, nil, as it does when gone is closed.
+func (in *instance) next(gone <-chan struct{}) (*call, *apiError) {
 	in.mu.Lock()
-	if in.parked {
-		in.mu.Unlock()
-		return nil, errAlreadyPolling
-	}
 	if in.goneLocked() {
 		in.mu.Unlock()
 		return nil, errInstanceGone
@@ -194,30 +190,49 @@ func (in *instance) next(ctx context.Context) (*call, *apiError) {
 			in.mu.Lock()
 		}
 	}
+	mine := make(chan struct{})
 	for {
 		if in.goneLocked() || in.state != stIdle {
 			in.mu.Unlock()
 			return nil, errInstanceGone
 		}
 		if c := in.pending; c != nil {
+			if in.parked != nil && in.parked != mine {
+				close(in.parked)
+			}
+			in.parked = nil
 			in.deliverLocked(c)
 			in.mu.Unlock()
 			in.beginLogs(c)
 			return c, nil
 		}
-		in.parked = true
+		if in.parked != mine {
+			if in.parked != nil {
+				close(in.parked) // the older poll gives way
+			}
+			in.parked = mine
+		}
 		in.mu.Unlock()
 		select {
 		case <-in.wake:
 		case <-in.dead:
-		case <-ctx.Done():
+		case <-mine:
+			return nil, nil
+		case <-gone:
 			in.mu.Lock()
-			in.parked = false
+			if in.parked == mine {
+				in.parked = nil
+			}
 			in.mu.Unlock()
 			return nil, nil
 		}
 		in.mu.Lock()
-		in.parked = false
+		select {
+		case <-mine: // taken over while waking up
+			in.mu.Unlock()
+			return nil, nil
+		default:
+		}
 	}
 }
 
@@ -298,14 +313,14 @@ func (in *instance) abortResult(c *call) {
 	}
 }
 
-// endResult records the result of c: responding → responded. The instance
-// goes back to the pool before the caller is told, so that the caller's
-// next invocation finds it.
-func (in *instance) endResult(c *call, res *Result) {
+// resultDone records that c has its result: responding → responded. It
+// reports false if the instance was killed meanwhile (die answers the
+// caller then).
+func (in *instance) resultDone(c *call, res *Result) bool {
 	in.mu.Lock()
 	if in.state != stResponding || in.cur != c {
-		in.mu.Unlock() // killed meanwhile: die answers the caller
-		return
+		in.mu.Unlock()
+		return false
 	}
 	in.state = in.state.next(evResultDone)
 	in.invocations++
@@ -315,9 +330,29 @@ func (in *instance) endResult(c *call, res *Result) {
 		res.InitDuration = c.initDur
 	}
 	res.MaxMemoryUsedMB = in.peakMB()
-	in.endLogs(c, res, "")
+	return true
+}
+
+// deliverResult writes the closing log lines, puts the instance back in
+// the pool and answers the caller. The instance goes back before the caller
+// is told, so that the caller's next invocation finds it warm.
+func (in *instance) deliverResult(c *call, res *Result) {
+	if c.inv.WantLogTail {
+		in.endLogs(c, res, "")
+		in.pool.release(in)
+		c.complete(res)
+		return
+	}
 	in.pool.release(in)
 	c.complete(res)
+	in.endLogs(c, res, "")
+}
+
+// endResult is resultDone and deliverResult.
+func (in *instance) endResult(c *call, res *Result) {
+	if in.resultDone(c, res) {
+		in.deliverResult(c, res)
+	}
 }
 
 // initError serves POST /runtime/init/error. The runtime should exit next;
@@ -626,7 +661,7 @@ func (in *instance) checkInvariants() string {
 		return in.state.String() + " without an invocation"
 	case in.pending != nil && (in.state == stInvoking || in.state == stResponding):
 		return "an event pending while " + in.state.String()
-	case in.parked && in.state != stIdle:
+	case in.parked != nil && in.state != stIdle && !in.goneLocked():
 		return "a parked /next while " + in.state.String()
 	}
 	return ""

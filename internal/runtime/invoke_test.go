@@ -323,6 +323,7 @@ func TestEnvironment(t *testing.T) {
 		"_HANDLER":                        "bootstrap",
 		"TZ":                              ":UTC",
 		"LANG":                            "C.UTF-8",
+		"GOMAXPROCS":                      "1", // 256 MB: a fraction of a vCPU on Lambda
 		"USER_VAR":                        "x",
 		"AWS_ACCESS_KEY_ID":               placeholderKeyID,
 		"AWS_SECRET_ACCESS_KEY":           placeholderSecret,
@@ -499,10 +500,18 @@ func TestRetire(t *testing.T) {
 	t.Parallel()
 	p, _ := newTestPool(t, Options{})
 	old := goSpec(t, "retire", nil)
-	busy := make(chan *Result)
-	go func() { busy <- invoke(t, p, old, `{"op":"sleep","ms":1000}`) }()
-	eventually(t, 5*time.Second, "a busy instance", func() bool {
+	busy := make(chan *Result, 1)
+	go func() { busy <- invoke(t, p, old, `{"op":"sleep","ms":1500}`) }()
+	eventually(t, 10*time.Second, "a busy instance", func() bool {
+		select {
+		case res := <-busy:
+			t.Fatalf("the busy invocation ended early: %s %s", res.ErrorType, res.Payload)
+		default:
+		}
 		i := instancesOf(p, old.Key)
+		if len(i) > 1 {
+			t.Fatalf("instances %+v", i)
+		}
 		return len(i) == 1 && i[0].State == "invoking"
 	})
 	idlePID := pidOf(t, invoke(t, p, old, `{"op":"pid"}`))

@@ -63,8 +63,9 @@ func (s *logStream) run() {
 	rc.Read(func(uintptr) bool {
 		s.in.lmu.Lock()
 		s.readAvailableLocked()
+		eof := s.eof
 		s.in.lmu.Unlock()
-		return s.eof
+		return eof
 	})
 	s.in.lmu.Lock()
 	s.flushPartialLocked()
@@ -126,19 +127,23 @@ func (s *logStream) flushPartialLocked() {
 	}
 }
 
-// emitLocked sends one line to the sink and the invocation's tail.
-func (in *instance) emitLocked(line string) {
+// emitLocked sends one line the function wrote to the sink and the
+// current invocation's tail.
+func (in *instance) emitLocked(line string) { in.emitForLocked(in.reqID, line) }
+
+// emitForLocked sends a line of invocation id.
+func (in *instance) emitForLocked(id, line string) {
 	if in.sink != nil {
 		in.sink.WriteLog(telemetry.LogLine{
 			Time:         in.pool.clock.Now(),
 			FunctionName: in.spec.FunctionName,
 			Version:      in.version,
 			Stream:       in.stream,
-			RequestID:    in.reqID,
+			RequestID:    id,
 			Line:         line,
 		})
 	}
-	if in.tail != nil {
+	if in.tail != nil && id == in.reqID {
 		t := append(*in.tail, line...)
 		t = append(t, '\n')
 		if len(t) > 2*logTailMax {
@@ -147,9 +152,6 @@ func (in *instance) emitLocked(line string) {
 		*in.tail = t
 	}
 }
-
-// logging reports whether platform lines need to be formatted at all.
-func (in *instance) loggingLocked() bool { return in.sink != nil || in.tail != nil }
 
 // beginLogs starts attributing lines to c and writes START.
 func (in *instance) beginLogs(c *call) {
@@ -160,38 +162,45 @@ func (in *instance) beginLogs(c *call) {
 		c.tail = make([]byte, 0, 1024)
 		in.tail = &c.tail
 	}
-	if in.loggingLocked() {
+	if in.sink != nil || in.tail != nil {
 		in.emitLocked("START RequestId: " + c.id + " Version: " + in.version)
 	}
 	in.lmu.Unlock()
 }
 
 // endLogs drains the pipes, writes the closing lines and stops attributing
-// lines to c. extra lines (timeout, crash) come before END.
+// lines to c. extra lines (timeout, crash) come before END. (The next
+// invocation may have begun already when the runtime used a second
+// connection for its /next: its lines are left alone.)
 func (in *instance) endLogs(c *call, res *Result, status string, extra ...string) {
 	in.lmu.Lock()
 	in.drainLocked()
-	for _, s := range in.streams {
-		if s != nil {
-			s.flushPartialLocked()
+	mine := in.reqID == c.id
+	if mine {
+		for _, s := range in.streams {
+			if s != nil {
+				s.flushPartialLocked()
+			}
 		}
 	}
-	if in.loggingLocked() {
+	if in.sink != nil || (mine && in.tail != nil) {
 		for _, l := range extra {
-			in.emitLocked(l)
+			in.emitForLocked(c.id, l)
 		}
-		in.emitLocked("END RequestId: " + c.id)
-		in.emitLocked(string(reportLine(c.id, res, in.memMB, status)))
+		in.emitForLocked(c.id, "END RequestId: "+c.id)
+		in.emitForLocked(c.id, string(reportLine(c.id, res, in.memMB, status)))
 	}
-	if in.tail != nil {
-		t := *in.tail
-		if len(t) > logTailMax {
-			t = t[len(t)-logTailMax:]
+	if mine {
+		if in.tail != nil {
+			t := *in.tail
+			if len(t) > logTailMax {
+				t = t[len(t)-logTailMax:]
+			}
+			res.LogTail = t
 		}
-		res.LogTail = t
+		in.tail = nil
+		in.reqID = ""
 	}
-	in.tail = nil
-	in.reqID = ""
 	in.lmu.Unlock()
 }
 

@@ -125,7 +125,7 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 	}
 	p.layout = l
 	p.code = newCodeCache(l.codeDir())
-	cg, why := setupCgroups("lamina-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(4))
+	cg, why := setupCgroups(cgroupPrefix + strconv.Itoa(os.Getpid()) + "-" + randomHex(4))
 	p.cg = cg
 	p.spawner = newSpawner(cg, &p.initializing)
 	p.logLimits(why)
@@ -155,6 +155,18 @@ func (p *Pool) logLimits(cgroupProblem string) {
 	}
 	p.log.Warn("runtime: instance limits (no memory limit: no usable memory cgroup)",
 		append(attrs, "memory", "not enforced; Max Memory Used is the process's peak RSS", "reason", cgroupProblem)...)
+}
+
+// Prepare extracts spec's code into the code cache ahead of its first
+// invocation (when a function is created, its code updated or a version
+// published), so that the first invocation is a process start and nothing
+// more: extracting a few MB of package takes tens of milliseconds.
+func (p *Pool) Prepare(ctx context.Context, spec *Spec) error {
+	if spec == nil {
+		return fault.New(fault.Invalid, "runtime: Prepare needs a spec")
+	}
+	_, err := p.code.get(ctx, spec)
+	return err
 }
 
 // Invoke runs inv on an instance of spec, starting one if none is idle.
@@ -314,7 +326,6 @@ func (p *Pool) start(ctx context.Context, in *instance) (res *Result, err error)
 		return nil, err
 	}
 	in.addr = in.api.addr()
-	go in.api.serve()
 
 	in.tmpDir = filepath.Join(p.layout.tmpDir(), in.id)
 	if err := os.Mkdir(in.tmpDir, 0o700); err != nil {
@@ -403,6 +414,9 @@ func (p *Pool) start(ctx context.Context, in *instance) (res *Result, err error)
 	if sr.limitErr != nil {
 		p.warnOnce("rlimit", "runtime: cannot set the resource limits of instances", "error", sr.limitErr)
 	}
+	// Served from here on, after every field above is set: the runtime's
+	// connection waits in the listen queue until then.
+	go in.api.serve()
 	for _, s := range in.streams {
 		go s.run()
 	}

@@ -373,3 +373,34 @@ func FuzzRuntimeAPI(f *testing.F) {
 		}
 	})
 }
+
+// TestLogLines: lines are split at newlines and at maxLogLine, a partial
+// line is kept until its end, and attribution follows the invocation.
+func TestLogLines(t *testing.T) {
+	t.Parallel()
+	p, in := bareInstance(t, nil)
+	sink := p.sink.(*logSink)
+	s := &logStream{in: in}
+	in.lmu.Lock()
+	in.reqID = "req-1"
+	s.consumeLocked([]byte("one\ntw"))
+	s.consumeLocked([]byte("o\r\nthree"))
+	in.reqID = ""
+	s.consumeLocked([]byte(" continued\n"))
+	long := bytes.Repeat([]byte("x"), maxLogLine+10)
+	s.consumeLocked(append(long, '\n'))
+	in.lmu.Unlock()
+	got := sink.all()
+	if len(got) != 5 {
+		t.Fatalf("%d lines", len(got))
+	}
+	want := []struct{ id, line string }{{"req-1", "one"}, {"req-1", "two"}, {"", "three continued"}}
+	for i, w := range want {
+		if got[i].RequestID != w.id || got[i].Line != w.line {
+			t.Errorf("line %d: %q %q, want %q %q", i, got[i].RequestID, got[i].Line, w.id, w.line)
+		}
+	}
+	if len(got[3].Line) != maxLogLine || got[4].Line != strings.Repeat("x", 10) {
+		t.Errorf("long line split into %d + %d bytes", len(got[3].Line), len(got[4].Line))
+	}
+}
