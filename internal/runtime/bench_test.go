@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -137,7 +136,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 // warmPool returns a pool with n warm instances of the echo function.
 func warmPool(b *testing.B, n int) (*Pool, *Spec) {
 	p, _ := newTestPool(b, Options{Logs: discardSink{}})
-	spec := goSpec(b, "warm", benchEnv())
+	spec := goSpec(b, "warm", nil)
 	var wg sync.WaitGroup
 	for range n {
 		wg.Add(1)
@@ -197,11 +196,4 @@ func runCallers(b *testing.B, callers int, op func()) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-}
-
-func benchEnv() map[string]string {
-	if v := os.Getenv("BENCH_GOMAXPROCS"); v != "" {
-		return map[string]string{"GOMAXPROCS": v}
-	}
-	return nil
 }

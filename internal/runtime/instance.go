@@ -58,9 +58,9 @@ type instance struct {
 	mu          sync.Mutex
 	state       state
 	parked      chan struct{} // closed to dismiss the /next that is waiting (nil: none)
-	pending     *call // assigned, not yet handed out
-	pendingCold bool  // pending was assigned when the instance was created
-	cur         *call // the event handed out last
+	pending     *call         // assigned, not yet handed out
+	pendingCold bool          // pending was assigned when the instance was created
+	cur         *call         // the event handed out last
 	seq         uint64
 	timer       *time.Timer // the function deadline of cur
 	initTimer   *time.Timer

@@ -20,7 +20,9 @@ type fakeWaiter struct {
 	c  chan time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)} }
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+}
 
 func (f *fakeClock) Now() time.Time {
 	f.mu.Lock()

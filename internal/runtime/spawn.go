@@ -138,11 +138,13 @@ func (s *spawner) thread() {
 			}
 			r.done <- res
 			if !fit {
-				// Its credentials could not be restored: let the runtime
-				// end this thread and start a replacement.
+				// Its credentials could not be restored: a replacement takes
+				// over, and this thread stays parked for good (were it to
+				// end, Pdeathsig would kill the children it started).
 				s.wg.Add(1)
 				go s.thread()
-				return
+				s.wg.Done()
+				select {}
 			}
 		case <-wait:
 		}
