@@ -238,6 +238,11 @@ func (r *reader) drain(ctx context.Context, cons jetstream.Consumer, yield func(
 		return false, nil
 	}
 	defer it.Stop()
+	// Consumer sequences of an unacknowledged consumer count up by one per
+	// delivery; a jump means the client dropped messages (a slow consumer),
+	// so the read starts again after the last one delivered, as an ordered
+	// consumer would.
+	var consSeq uint64
 	for {
 		nctx, cancel := ctx, context.CancelFunc(func() {})
 		if !follow {
@@ -270,6 +275,11 @@ func (r *reader) drain(ctx context.Context, cons jetstream.Consumer, yield func(
 			r.st.s.log.Debug("read: message without metadata; reopening", "stream", r.st.name, "err", err)
 			return false, nil
 		}
+		if md.Sequence.Consumer != consSeq+1 {
+			r.st.s.log.Debug("read: gap in deliveries; reopening", "stream", r.st.name, "after_seq", r.lastSeq)
+			return false, nil
+		}
+		consSeq = md.Sequence.Consumer
 		r.lastSeq = md.Sequence.Stream
 		raw := &RawMessage{
 			Subject:  m.Subject(),

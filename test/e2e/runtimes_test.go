@@ -46,7 +46,7 @@ def handler(event, context):
     return {
         "hello": event.get("name"),
         "function": context.function_name,
-        "memory": context.memory_limit_in_mb,
+        "memory": int(context.memory_limit_in_mb),  # a string, as in AWS's runtime
         "remaining_ok": context.get_remaining_time_in_millis() > 0,
         "region": os.environ["AWS_REGION"],
     }
