@@ -9,7 +9,7 @@
 //	pool.go        Pool: New, Prepare, Invoke, SetProvisioned, Retire, Instances, Close; the reaper
 //	state.go       the instance state machine and its transition table
 //	instance.go    an instance: handing out events, results, timeouts, death
-//	runtimeapi.go  the Runtime API (HTTP adapter over instance.go), Extensions/Telemetry stubs
+//	runtimeapi.go  the Runtime API: a small HTTP/1.1 server over instance.go; Extensions/Telemetry stubs
 //	errors.go      the catalogue of Runtime API refusals and platform-generated function errors
 //	logs.go        stdout/stderr capture, request attribution, START/END/REPORT, log tails
 //	sandbox.go     sandbox layout, environment (spec A.8), rlimits
@@ -46,8 +46,9 @@
 //     responded with no event pending.
 //   - Goroutines: per pool the reaper, the spawner threads and (cgroup v1)
 //     the migrator; per instance the process waiter, two log readers and the
-//     Runtime API server's accept loop and connection goroutines. Close ends
-//     them all and waits for every process to be reaped.
+//     Runtime API's accept loop and one goroutine per connection (one, as a
+//     rule: runtimes keep their connection alive). Close ends them all and
+//     waits for every process to be reaped.
 //
 // # Time
 //

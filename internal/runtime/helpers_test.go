@@ -243,6 +243,19 @@ func invoke(tb testing.TB, p *Pool, spec *Spec, payload string, mod ...func(*Inv
 	return res
 }
 
+// invokeAsync is invoke for goroutines other than the test's: a platform
+// error is reported and becomes an empty Result.
+func invokeAsync(tb testing.TB, p *Pool, spec *Spec, payload string) *Result {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := p.Invoke(ctx, spec, &Invocation{RequestID: newUUID(), Payload: []byte(payload)})
+	if err != nil {
+		tb.Errorf("Invoke(%s): %v", payload, err)
+		return &Result{FunctionError: "platform error"}
+	}
+	return res
+}
+
 func pidOf(tb testing.TB, res *Result) int {
 	tb.Helper()
 	var v struct{ PID int }

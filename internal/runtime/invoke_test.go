@@ -397,7 +397,12 @@ func TestParallel(t *testing.T) {
 	t.Parallel()
 	p, _ := newTestPool(t, Options{})
 	spec := goSpec(t, "parallel", nil)
-	const n = 64
+	// Long enough for 64 processes to start on a small, busy machine
+	// (the race detector), so that the invocations overlap.
+	n, sleep := 64, 3000
+	if testing.Short() {
+		n, sleep = 16, 1500
+	}
 	type span struct{ pid, start, end int64 }
 	spans := make([]span, n)
 	var wg sync.WaitGroup
@@ -405,7 +410,7 @@ func TestParallel(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := invoke(t, p, spec, `{"op":"sleep","ms":1500}`)
+			res := invokeAsync(t, p, spec, fmt.Sprintf(`{"op":"sleep","ms":%d}`, sleep))
 			var v struct{ PID, Start, End int64 }
 			if err := json.Unmarshal(res.Payload, &v); err != nil {
 				t.Errorf("%v: %s %s", err, res.ErrorType, res.Payload)
@@ -441,7 +446,7 @@ func TestReap(t *testing.T) {
 	pid := pidOf(t, invoke(t, p, spec, `{"op":"pid"}`))
 	// A busy instance is not reaped even past KeepWarm.
 	busy := make(chan *Result)
-	go func() { busy <- invoke(t, p, spec, `{"op":"sleep","ms":800}`) }()
+	go func() { busy <- invokeAsync(t, p, spec, `{"op":"sleep","ms":800}`) }()
 	eventually(t, 5*time.Second, "the instance to be gone", func() bool { return processGone(pid) })
 	if res := <-busy; res.FunctionError != "" {
 		t.Fatalf("busy invocation: %s", res.Payload)
@@ -501,7 +506,7 @@ func TestRetire(t *testing.T) {
 	p, _ := newTestPool(t, Options{})
 	old := goSpec(t, "retire", nil)
 	busy := make(chan *Result, 1)
-	go func() { busy <- invoke(t, p, old, `{"op":"sleep","ms":1500}`) }()
+	go func() { busy <- invokeAsync(t, p, old, `{"op":"sleep","ms":1500}`) }()
 	eventually(t, 10*time.Second, "a busy instance", func() bool {
 		select {
 		case res := <-busy:
@@ -571,7 +576,7 @@ func TestConcurrentExtract(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if res := invoke(t, p, spec, `{}`); res.FunctionError != "" {
+			if res := invokeAsync(t, p, spec, `{}`); res.FunctionError != "" {
 				t.Errorf("%s", res.Payload)
 			}
 		}()
