@@ -21,6 +21,22 @@ type Invoker interface {
 	GetProvisioned(ctx context.Context, name, qualifier string) (invoke.ProvisionedStatus, error)
 	ListProvisioned(ctx context.Context, name string, page function.Page) ([]invoke.ProvisionedStatus, string, error)
 	DeleteProvisioned(ctx context.Context, name, qualifier string) error
+
+	// Prepare readies a function's new code for its first invocation.
+	Prepare(ctx context.Context, name string) error
+}
+
+// prepare readies newly deployed code before the deploy call answers, as
+// AWS does while a function is Pending, so that the first invocation pays
+// only for a process start. A failure here is only logged: the invocation
+// repeats the work and reports any error itself.
+func (a *API) prepare(ctx context.Context, name string) {
+	if a.opts.Invoker == nil {
+		return
+	}
+	if err := a.opts.Invoker.Prepare(ctx, name); err != nil {
+		a.log.Warn("preparing deployed code", "function", name, "err", err)
+	}
 }
 
 var _ Invoker = (*invoke.Service)(nil)

@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,6 +22,15 @@ type fakeInvoker struct {
 	respond func(invoke.Request) (*invoke.Response, error)
 	prov    map[string]invoke.ProvisionedStatus
 	provErr error
+	// prepared records the functions whose code was readied.
+	prepared []string
+}
+
+func (f *fakeInvoker) Prepare(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.prepared = append(f.prepared, name)
+	return nil
 }
 
 func (f *fakeInvoker) Invoke(ctx context.Context, req invoke.Request) (*invoke.Response, error) {
@@ -233,4 +243,25 @@ func BenchmarkInvokeHandler(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDeployPreparesCode: CreateFunction and UpdateFunctionCode ready the new
+// code for its first invocation before they answer; a dry run does not.
+func TestDeployPreparesCode(t *testing.T) {
+	e, inv := newInvokeEnv(t)
+	if rec := e.do("POST", "/2015-03-31/functions", createBody(t, "prep", nil)); rec.Code != 201 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	zip := base64.StdEncoding.EncodeToString(zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\necho 2\n"}))
+	if rec := e.do("PUT", "/2015-03-31/functions/prep/code", `{"ZipFile":"`+zip+`","DryRun":true}`); rec.Code != 200 {
+		t.Fatalf("dry-run update: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.do("PUT", "/2015-03-31/functions/prep/code", `{"ZipFile":"`+zip+`"}`); rec.Code != 200 {
+		t.Fatalf("update: %d %s", rec.Code, rec.Body)
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if len(inv.prepared) != 2 || inv.prepared[0] != "prep" || inv.prepared[1] != "prep" {
+		t.Errorf("prepared %v, want [prep prep] (create and update, not the dry run)", inv.prepared)
+	}
 }

@@ -107,6 +107,7 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
+	a.prepare(r.Context(), f.FunctionName)
 	// AWS answers CreateFunction with the unqualified ARN, even with
 	// Publish (then Version is "1").
 	return writeJSON(w, http.StatusCreated, a.renderConfig(c, f.Version, configView{created: true}))
@@ -213,6 +214,9 @@ func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *call
 	})
 	if err != nil {
 		return err
+	}
+	if !in.DryRun {
+		a.prepare(r.Context(), name)
 	}
 	view := configView{}
 	if v.Version != "" && v.Version != function.Latest {

@@ -24,6 +24,14 @@ type fakePool struct {
 	provisioned map[string]int // Spec.Key → n
 	provErr     error
 	retired     []fakeRetire
+	prepared    []string // Spec.Key of each Prepare
+}
+
+func (p *fakePool) Prepare(ctx context.Context, spec *runtime.Spec) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prepared = append(p.prepared, spec.Key)
+	return nil
 }
 
 type fakeCall struct {

@@ -62,6 +62,7 @@ const (
 type Pool interface {
 	Invoke(ctx context.Context, spec *runtime.Spec, inv *runtime.Invocation) (*runtime.Result, error)
 	SetProvisioned(ctx context.Context, spec *runtime.Spec, n int) error
+	Prepare(ctx context.Context, spec *runtime.Spec) error
 	Retire(functionName string, keep func(key string) bool)
 	Instances() []runtime.InstanceInfo
 }
