@@ -77,9 +77,11 @@ type InvokeReport struct {
 	// the start of a net/http process until its first answer.
 	ColdLamina, ColdBaseline Stats
 	// IdlePlatformBytes is what one idle warm instance costs the Lamina
-	// process itself (RSS growth per instance); IdleFunctionRSS is the
+	// process itself (live heap and goroutine stacks per instance), and
+	// IdleGoroutines the goroutines it keeps; IdleFunctionRSS is the
 	// function process's own resident memory.
 	IdlePlatformBytes int64
+	IdleGoroutines    float64
 	IdleFunctionRSS   int64
 	IdleInstances     int
 }
@@ -295,13 +297,19 @@ func idleCost(ctx context.Context, c *lambda.Client, edge string, zipped []byte,
 	if err := createFunction(ctx, c, "bench-idle", zipped); err != nil {
 		return err
 	}
-	settle := func() int64 {
-		runtime.GC()
-		time.Sleep(200 * time.Millisecond)
-		runtime.GC()
-		return rssOf(os.Getpid())
+	// Live heap and goroutine stacks after a GC: the process's RSS is no
+	// measure here, since the warm runs before left freed memory that the
+	// runtime returns to the OS at its own pace.
+	settle := func() (int64, int) {
+		var ms runtime.MemStats
+		for range 2 {
+			runtime.GC()
+			time.Sleep(100 * time.Millisecond)
+		}
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc + ms.StackInuse), runtime.NumGoroutine()
 	}
-	before := settle()
+	before, goroutinesBefore := settle()
 	children := childPIDs()
 	hc := newClient(rep.IdleInstances)
 	var wg sync.WaitGroup
@@ -321,8 +329,9 @@ func idleCost(ctx context.Context, c *lambda.Client, edge string, zipped []byte,
 		}
 	}
 	hc.CloseIdleConnections()
-	after := settle()
+	after, goroutinesAfter := settle()
 	rep.IdlePlatformBytes = (after - before) / int64(rep.IdleInstances)
+	rep.IdleGoroutines = float64(goroutinesAfter-goroutinesBefore) / float64(rep.IdleInstances)
 	var rss, count int64
 	for _, pid := range childPIDs() {
 		if !slicesContains(children, pid) {
@@ -413,8 +422,8 @@ func (r *InvokeReport) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\ncold start   Lamina first invoke after create: p50 %s p99 %s   net/http process to first answer: p50 %s p99 %s   ratio (p50) %.2fx\n",
 		round(r.ColdLamina.P50), round(r.ColdLamina.P99), round(r.ColdBaseline.P50), round(r.ColdBaseline.P99), coldRatio)
-	fmt.Fprintf(w, "idle         per idle warm instance (%d measured): Lamina process +%s; the function process itself %s RSS\n",
-		r.IdleInstances, bytesString(r.IdlePlatformBytes), bytesString(r.IdleFunctionRSS))
+	fmt.Fprintf(w, "idle         per idle warm instance (%d measured): Lamina process +%s live memory, %.1f goroutines; the function process itself %s RSS\n",
+		r.IdleInstances, bytesString(r.IdlePlatformBytes), r.IdleGoroutines, bytesString(r.IdleFunctionRSS))
 	fmt.Fprintf(w, "\ntargets: warm throughput ≥ 0.40x at 8 callers; p50 added ≤ 120µs at 1 caller; cold start ≤ 2.0x\n")
 }
 
