@@ -21,15 +21,16 @@ import (
 // The client commands talk to Lamina with the AWS SDK's own Lambda client,
 // so every command is also a check that Lamina's API is what the SDK expects.
 
-// lambdaClient returns a Lambda client for the resolved globals.
+// awsConfig returns the SDK configuration every client command uses, and
+// the normalised endpoint to set as each client's BaseEndpoint.
 //
 // Credentials: when AWS_ACCESS_KEY_ID is set the SDK's standard chain is
 // used (so a Lamina that checks signatures can be given real keys);
 // otherwise static "lamina"/"lamina" keys, so that no AWS setup is needed.
-func (g *globals) lambdaClient(ctx context.Context) (*lambda.Client, error) {
+func (g *globals) awsConfig(ctx context.Context) (aws.Config, string, error) {
 	endpoint, err := normalizeEndpoint(g.Endpoint)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, "", err
 	}
 	g.Endpoint = endpoint
 
@@ -37,7 +38,7 @@ func (g *globals) lambdaClient(ctx context.Context) (*lambda.Client, error) {
 	if os.Getenv("AWS_ACCESS_KEY_ID") != "" {
 		cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(g.Region))
 		if err != nil {
-			return nil, fmt.Errorf("loading AWS configuration: %w", err)
+			return aws.Config{}, "", fmt.Errorf("loading AWS configuration: %w", err)
 		}
 	} else {
 		cfg = aws.Config{
@@ -51,6 +52,15 @@ func (g *globals) lambdaClient(ctx context.Context) (*lambda.Client, error) {
 			// Lamina is not running; other transient failures are retried.
 			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noRetryWhenRefused)}, o.Retryables...)
 		})
+	}
+	return cfg, endpoint, nil
+}
+
+// lambdaClient returns a Lambda client for the resolved globals.
+func (g *globals) lambdaClient(ctx context.Context) (*lambda.Client, error) {
+	cfg, endpoint, err := g.awsConfig(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
 		o.BaseEndpoint = aws.String(endpoint)

@@ -6,15 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -264,30 +260,11 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid --since %q: want a duration such as 10m, 2h or 7d, or a time such as 2026-01-02T15:04:05Z", s)
 }
 
-// logsClient returns a CloudWatch Logs client for the resolved globals,
-// set up as lambdaClient sets up the Lambda client.
+// logsClient returns a CloudWatch Logs client for the resolved globals.
 func (g *globals) logsClient(ctx context.Context) (*cloudwatchlogs.Client, error) {
-	endpoint, err := normalizeEndpoint(g.Endpoint)
+	cfg, endpoint, err := g.awsConfig(ctx)
 	if err != nil {
 		return nil, err
-	}
-	g.Endpoint = endpoint
-	var cfg aws.Config
-	if os.Getenv("AWS_ACCESS_KEY_ID") != "" {
-		cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(g.Region))
-		if err != nil {
-			return nil, fmt.Errorf("loading AWS configuration: %w", err)
-		}
-	} else {
-		cfg = aws.Config{
-			Region:      g.Region,
-			Credentials: credentials.NewStaticCredentialsProvider("lamina", "lamina", ""),
-		}
-	}
-	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noRetryWhenRefused)}, o.Retryables...)
-		})
 	}
 	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
