@@ -168,8 +168,14 @@ type call struct {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
 // handler wraps an operation with the per-request plumbing: request id,
-// region, body limit, error rendering.
+// region, body limit, error rendering in the REST-JSON shape.
 func (a *API) handler(op string, limit int64, h handlerFunc) http.Handler {
+	return a.wrap(op, limit, h, a.renderError)
+}
+
+// wrap is the per-request plumbing every protocol shares; render writes a
+// failure in the protocol's own error shape.
+func (a *API) wrap(op string, limit int64, h handlerFunc, render func(http.ResponseWriter, *call, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{
 			id:     uuid.NewString(),
@@ -197,7 +203,7 @@ func (a *API) handler(op string, limit int64, h handlerFunc) http.Handler {
 			a.log.Error("request failed after its response started", "op", op, "requestId", c.id, "err", err)
 			return
 		}
-		a.renderError(tw, c, err)
+		render(tw, c, err)
 	})
 }
 

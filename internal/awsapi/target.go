@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/lamina-dev/lamina/internal/fault"
 )
 
@@ -117,32 +115,8 @@ func (a *API) routeTargets() {
 // jsonHandler is handler for the JSON protocols: the same per-request
 // plumbing, with errors rendered by renderJSONError.
 func (a *API) jsonHandler(svc *jsonService, op string, limit int64, h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{
-			id:     uuid.NewString(),
-			op:     op,
-			region: regionOf(r, a.opts.DefaultRegion),
-			limit:  limit,
-		}
-		w.Header()["x-amzn-RequestId"] = []string{c.id}
-		tw := &trackingWriter{ResponseWriter: w}
-		err := func() error {
-			if r.ContentLength > limit {
-				return requestTooLarge(op, limit)
-			}
-			if r.Body != nil {
-				r.Body = http.MaxBytesReader(w, r.Body, limit)
-			}
-			return h(tw, r, c)
-		}()
-		if err == nil {
-			return
-		}
-		if tw.wrote {
-			a.log.Error("request failed after its response started", "op", op, "requestId", c.id, "err", err)
-			return
-		}
-		a.renderJSONError(tw, svc, c, err)
+	return a.wrap(op, limit, h, func(w http.ResponseWriter, c *call, err error) {
+		a.renderJSONError(w, svc, c, err)
 	})
 }
 
