@@ -73,6 +73,7 @@ cleanly; a second one exits at once.`,
 	f.StringVar(&cfg.GatewayListen, "gateway-listen", "127.0.0.1:3000", "address of the HTTP API gateway listener")
 	f.StringVar(&cfg.NATSURL, "nats-url", "", "use this external NATS JetStream server instead of the embedded one")
 	f.StringVar(&cfg.NATSListen, "nats-listen", "", "open the embedded NATS server's client port on this address (default: no port)")
+	f.StringVar(&cfg.NATSToken, "nats-token", "", "token every client of --nats-listen must present (nats://TOKEN@host:port); without it any local process can read and write all state")
 	f.Int64Var(&maxMemoryMB, "store-max-memory", 256, "JetStream memory limit in MiB for the embedded store")
 	f.Int64Var(&maxStoreMB, "store-max-disk", 10240, "JetStream disk limit in MiB for the embedded store")
 	f.DurationVar(&cfg.SyncInterval, "sync-interval", 0, "how often the embedded store fsyncs (0 = NATS default, 2m; \"always\" is not offered: use a short interval)")

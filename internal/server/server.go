@@ -38,6 +38,9 @@ type Config struct {
 	NATSURL string
 	// NATSListen opens the embedded NATS server's client port ("" = no port).
 	NATSListen string
+	// NATSToken is required of every client of that port (strongly advised
+	// with NATSListen: without it, any local process can read and write all state).
+	NATSToken string
 	// StoreMaxMemory and StoreMaxStore bound JetStream (zero = the store's defaults).
 	StoreMaxMemory int64
 	StoreMaxStore  int64
@@ -135,6 +138,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		URL:          s.cfg.NATSURL,
 		DataDir:      filepath.Join(s.cfg.DataDir, "store"),
 		ClientListen: s.cfg.NATSListen,
+		ClientToken:  s.cfg.NATSToken,
 		MaxMemory:    s.cfg.StoreMaxMemory,
 		MaxStore:     s.cfg.StoreMaxStore,
 		SyncInterval: s.cfg.SyncInterval,

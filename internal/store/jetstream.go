@@ -83,7 +83,9 @@ type jsStore struct {
 
 	closeMu    sync.Mutex // orders goBackground against Close
 	closed     atomic.Bool
-	done       chan struct{} // closed by Close
+	done       chan struct{}   // closed by Close
+	life       context.Context // the store's lifetime: cancelled by Close
+	endLife    context.CancelFunc
 	connClosed chan struct{} // closed when the NATS connection is closed
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
@@ -140,6 +142,9 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 		s.shutdown()
 		return nil, err
 	}
+	// Background work outlives Open's ctx (which bounds only the start-up)
+	// but not the store.
+	s.life, s.endLife = context.WithCancel(context.WithoutCancel(ctx))
 	return s, nil
 }
 
@@ -239,6 +244,7 @@ func (s *jsStore) startEmbedded(ctx context.Context) error {
 		DontListen:             s.cfg.ClientListen == "",
 		NoSigs:                 true,
 		DisableJetStreamBanner: true,
+		Authorization:          s.cfg.ClientToken,
 	}
 	if s.cfg.ClientListen != "" {
 		host, portStr, err := net.SplitHostPort(s.cfg.ClientListen)
@@ -289,7 +295,11 @@ func (s *jsStore) startEmbedded(ctx context.Context) error {
 	}
 	s.srv = srv
 
-	nc, err := nats.Connect("", append(s.natsOptions(), nats.InProcessServer(srv))...)
+	copts := append(s.natsOptions(), nats.InProcessServer(srv))
+	if s.cfg.ClientToken != "" {
+		copts = append(copts, nats.Token(s.cfg.ClientToken))
+	}
+	nc, err := nats.Connect("", copts...)
 	if err != nil {
 		stop()
 		return fmt.Errorf("store: connect to embedded nats server: %w", err)
@@ -298,6 +308,11 @@ func (s *jsStore) startEmbedded(ctx context.Context) error {
 	ok = true
 	if s.cfg.ClientListen != "" {
 		s.log.Info("embedded nats server listening", "url", srv.ClientURL())
+		if s.cfg.ClientToken == "" {
+			s.log.Warn("the embedded nats client port has no authentication: any process that can reach it, "+
+				"including every function when it is on loopback, can read and write all durable state; "+
+				"set a client token or do not open the port", "listen", s.cfg.ClientListen)
+		}
 	}
 	return nil
 }
@@ -503,6 +518,7 @@ func (s *jsStore) Close() error {
 		s.closeMu.Lock()
 		s.closed.Store(true)
 		close(s.done)
+		s.endLife()
 		s.closeMu.Unlock()
 		s.wg.Wait()
 		s.closeErr = s.shutdown()

@@ -313,15 +313,8 @@ func (r *reader) fetchBytes() int {
 func (r *reader) release(cons jetstream.Consumer) {
 	name := cons.CachedInfo().Name
 	r.st.s.goBackground(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		ctx, cancel := context.WithTimeout(r.st.s.life, opTimeout)
 		defer cancel()
-		go func() {
-			select {
-			case <-r.st.s.done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		_ = r.st.st.DeleteConsumer(ctx, name)
 	})
 }

@@ -25,8 +25,15 @@ type Config struct {
 	// DataDir holds the embedded server's files (required when URL is empty).
 	DataDir string
 	// ClientListen optionally opens the embedded server's NATS client port
-	// ("127.0.0.1:4222"); empty opens no port at all.
+	// ("127.0.0.1:4222"); empty opens no port at all. Without ClientToken
+	// the port has no authentication: any process that can reach it, on
+	// loopback every local process including every function, can read and
+	// write all durable state. Open logs a warning then.
 	ClientListen string
+	// ClientToken, when set, is the token the embedded server requires of
+	// every client (ours included); clients of the port pass it, e.g. in the
+	// URL as nats://TOKEN@host:port.
+	ClientToken string
 	// MaxMemory and MaxStore bound JetStream's memory and disk use. Zero means
 	// the defaults (256 MiB memory, 10 GiB disk): JetStream would otherwise
 	// reserve 75% of the machine's RAM.

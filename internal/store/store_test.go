@@ -405,6 +405,86 @@ func TestEmbeddedClientListen(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestEmbeddedClientListenAuth: an open client port without a token is
+// warned about; with ClientToken the server refuses clients without it
+// while the store's own connection and clients with it work.
+func TestEmbeddedClientListenAuth(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	open, err := Open(testCtx(t, 20*time.Second), Config{
+		DataDir: t.TempDir(), ClientListen: "127.0.0.1:" + freePort(t), Logger: logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open.Close()
+	if !strings.Contains(logs.String(), "no authentication") {
+		t.Fatalf("no warning about the open client port; logged:\n%s", logs.String())
+	}
+
+	var logs2 syncBuffer
+	port := freePort(t)
+	st, err := Open(testCtx(t, 20*time.Second), Config{
+		DataDir: t.TempDir(), ClientListen: "127.0.0.1:" + port, ClientToken: "s3cret",
+		Logger: slog.New(slog.NewTextHandler(&logs2, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if strings.Contains(logs2.String(), "no authentication") {
+		t.Fatalf("warned although a token is set:\n%s", logs2.String())
+	}
+	ctx := testCtx(t, 10*time.Second)
+	kv, err := st.KV(ctx, "guarded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://127.0.0.1:" + port
+	if nc, err := nats.Connect(url, nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatal("a client without the token connected")
+	}
+	if nc, err := nats.Connect(url, nats.Token("wrong"), nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatal("a client with a wrong token connected")
+	}
+	other, err := Open(ctx, Config{URL: "nats://s3cret@127.0.0.1:" + port, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	kv2, err := other.KV(ctx, "guarded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := kv2.Get(ctx, "k"); err != nil || string(e.Value) != "v" {
+		t.Fatalf("Get with the token = %+v, %v", e, err)
+	}
+}
+
 func TestKeyFilter(t *testing.T) {
 	for prefix, want := range map[string]string{
 		"":       ">",

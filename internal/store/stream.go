@@ -271,7 +271,7 @@ func (c *consumer) abandon(batch jetstream.MessageBatch) {
 			if !ok {
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			ctx, cancel := context.WithTimeout(c.st.s.life, opTimeout)
 			_ = c.wrap(m).Nak(ctx, 0)
 			cancel()
 		case <-c.st.s.done:

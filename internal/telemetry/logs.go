@@ -373,6 +373,9 @@ func (l *Logs) run() {
 				retryC, backoff = nil, 0
 			} else {
 				err = errors.New("telemetry: logs: sync: some log lines could not be stored yet")
+				// Try again later even if no other line comes.
+				backoff = min(max(2*backoff, 100*time.Millisecond), retryMax)
+				retryC = time.After(backoff)
 			}
 			if l.writeIndex(true) && err == nil {
 				err = errors.New("telemetry: logs: sync: the log stream index could not be written")
@@ -583,6 +586,10 @@ func (l *Logs) stored(m *outMsg, now time.Time) {
 func (l *Logs) writeIndex(force bool) bool {
 	ctx, cancel := context.WithTimeout(l.runCtx, publishTimeout)
 	defer cancel()
+	// Real time on purpose, not l.clock: indexInterval and forgetAfter pace
+	// the writer itself (as its timers do, see LogsOptions.Clock), and a
+	// stopped or rewound test clock must not hold index writes back or keep
+	// entries forever. Retention is judged from LastIngestion (l.clock).
 	now := time.Now()
 	left := false
 	for k, s := range l.streams {

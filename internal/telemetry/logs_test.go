@@ -722,3 +722,57 @@ func BenchmarkWriteLog(b *testing.B) {
 		b.Logf("%d of %d lines dropped", d, b.N)
 	}
 }
+
+// failingStore wraps a store so that its streams' PublishBatch can be made
+// to fail at once.
+type failingStore struct {
+	store.Store
+	fail *atomic.Bool
+}
+
+type failingStream struct {
+	store.Stream
+	fail *atomic.Bool
+}
+
+func (s *failingStore) Stream(ctx context.Context, cfg store.StreamConfig) (store.Stream, error) {
+	st, err := s.Store.Stream(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &failingStream{Stream: st, fail: s.fail}, nil
+}
+
+func (s *failingStream) PublishBatch(ctx context.Context, msgs []store.BatchMessage) ([]uint64, error) {
+	if s.fail.Load() {
+		return make([]uint64, len(msgs)), errors.New("store unavailable")
+	}
+	return s.Stream.PublishBatch(ctx, msgs)
+}
+
+func (s *failingStream) Read(ctx context.Context, opts store.ReadOptions) iter.Seq2[*store.RawMessage, error] {
+	return s.Stream.Read(ctx, opts)
+}
+
+// TestSyncFailureRetries: lines a failed Sync could not store are stored
+// later by themselves, with no further line to wake the writer.
+func TestSyncFailureRetries(t *testing.T) {
+	fail := new(atomic.Bool)
+	fail.Store(true)
+	st := &failingStore{Store: openStore(t, t.TempDir()), fail: fail}
+	l := openLogs(t, st, LogsOptions{FlushInterval: time.Hour})
+	for i := range 3 {
+		l.WriteLog(LogLine{FunctionName: "quiet", Stream: streamA, Line: strconv.Itoa(i)})
+	}
+	if err := l.Sync(testCtx(t, 10*time.Second)); err == nil {
+		t.Fatal("Sync succeeded with the store failing")
+	}
+	fail.Store(false)
+	waitFor(t, func() bool {
+		evs, _ := runQuery(t, l, LogQuery{FunctionName: "quiet"})
+		return len(evs) == 3
+	})
+	if d := l.Dropped(); d != 0 {
+		t.Fatalf("dropped %d", d)
+	}
+}
