@@ -328,6 +328,10 @@ func lookPathAll(file string) []string {
 // probeInterpreter runs the candidate once to learn its real executable
 // (through shims) and version.
 func probeInterpreter(l *lang, found string) (Interpreter, error) {
+	// Detached on purpose: the probe's result is cached and shared by every
+	// caller waiting in resolve, so no one caller's cancellation may end it
+	// (a caller's ctx would need context.WithoutCancel anyway); probeTimeout
+	// bounds it.
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, found, l.probe...)
