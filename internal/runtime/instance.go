@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/lamina-dev/lamina/internal/telemetry"
 )
@@ -453,20 +454,27 @@ func (in *instance) kill(reason string, graceful bool) {
 	in.signal(graceful)
 }
 
-// signal kills the process group (and whatever else is in the cgroup).
+// signal kills the process group (and whatever else is in the cgroup). It
+// does nothing once the process is reaped (pid 0): its pid, and so its
+// process group id, may then belong to another process, e.g. a newer
+// instance. The kill happens under in.mu, which wait holds while it clears
+// the pid, and wait clears it before it reaps, so a signal sent here
+// always reaches the instance's own group, kept alive by its zombie leader.
 func (in *instance) signal(graceful bool) {
 	in.mu.Lock()
 	pid := in.pid
-	in.mu.Unlock()
 	if pid <= 0 {
+		in.mu.Unlock()
 		return
 	}
 	if graceful {
 		syscall.Kill(-pid, syscall.SIGTERM)
+		in.mu.Unlock()
 		time.AfterFunc(500*time.Millisecond, func() { in.signal(false) })
 		return
 	}
 	syscall.Kill(-pid, syscall.SIGKILL)
+	in.mu.Unlock()
 	if cg := in.cgp.Load(); cg != nil {
 		cg.killAll()
 	}
@@ -474,8 +482,15 @@ func (in *instance) signal(graceful bool) {
 
 // wait reaps the process and finishes the instance.
 func (in *instance) wait() {
-	st, err := in.proc.Wait()
+	// Wait for the exit without reaping: the zombie keeps its pid and
+	// process group id from being reused while the stragglers of the group
+	// are killed and the pid is cleared for signal.
+	waitExited(in.proc.Pid)
+	in.mu.Lock()
 	syscall.Kill(-in.pid, syscall.SIGKILL) // stragglers of its process group
+	in.pid = 0
+	in.mu.Unlock()
+	st, err := in.proc.Wait()
 	if cg := in.cgp.Load(); cg != nil {
 		cg.killAll()
 	}
@@ -665,4 +680,19 @@ func (in *instance) checkInvariants() string {
 		return "a parked /next while " + in.state.String()
 	}
 	return ""
+}
+
+// waitExited blocks until the child pid has exited, leaving it a zombie
+// (waitid with WNOWAIT); it returns early if it cannot wait, and the caller's
+// Wait reaps.
+func waitExited(pid int) {
+	const pPID = 1     // P_PID
+	var info [128]byte // siginfo_t
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
+			uintptr(unsafe.Pointer(&info[0])), syscall.WEXITED|syscall.WNOWAIT, 0, 0)
+		if e != syscall.EINTR {
+			return
+		}
+	}
 }

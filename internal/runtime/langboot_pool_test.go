@@ -3,6 +3,9 @@ package runtime
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -58,6 +61,9 @@ def handler(event, context):
 			if out.Echo["a"] != 1 || out.RequestID != id || !strings.HasPrefix(out.Tmp, p.layout.tmpDir()) {
 				t.Errorf("result %+v", out)
 			}
+			if p.dropUser && out.User != sandboxUID {
+				t.Errorf("the handler ran as uid %d, not the sandbox user's %d", out.User, sandboxUID)
+			}
 			if !strings.Contains(strings.Join(sink.forRequest(id), "\n"), "line") {
 				t.Errorf("the handler's print is not in its request's log: %q", sink.forRequest(id))
 			}
@@ -77,4 +83,44 @@ def handler(event, context):
 			t.Errorf("java21: %v", err)
 		}
 	})
+}
+
+// TestRootOnlyInterpreter: when Lamina runs as root and the only Python on
+// PATH cannot be run by nobody (as pyenv under a 0700 /root), functions fail
+// with Runtime.InvalidEntrypoint instead of running as root, unless
+// Options.AllowRoot says otherwise.
+func TestRootOnlyInterpreter(t *testing.T) {
+	// Not parallel: it changes PATH.
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: instances keep Lamina's user otherwise")
+	}
+	real, err := exec.LookPath("/usr/bin/python3")
+	if err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	private := t.TempDir() // 0700, like /root
+	fake := filepath.Join(private, "python3")
+	script := "#!/bin/sh\nif [ \"$1\" = -S ] && [ \"$2\" = -c ]; then printf '%s\\n3.99.0\\n' '" + fake + "'; exit 0; fi\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", private)
+	code := makeZip(t, zipFile{"app.py", []byte("import os\ndef handler(event, context):\n    return {\"user\": os.getuid()}\n"), 0o644})
+
+	p, _ := newTestPool(t, Options{})
+	spec := specFor("rootonly", code, nil)
+	spec.Runtime, spec.Handler = "python3.12", "app.handler"
+	res := invoke(t, p, spec, `{}`)
+	wantError(t, res, typeInvalidEntrypoint, "cannot be run by the sandbox user")
+	if !strings.Contains(string(res.Payload), fake) {
+		t.Errorf("the error does not name the interpreter: %s", res.Payload)
+	}
+
+	p, _ = newTestPool(t, Options{AllowRoot: true})
+	spec = specFor("rootonly-allowed", code, nil)
+	spec.Runtime, spec.Handler = "python3.12", "app.handler"
+	res = invoke(t, p, spec, `{}`)
+	if res.FunctionError != "" || string(res.Payload) != `{"user": 0}` {
+		t.Errorf("with AllowRoot: %s %s", res.FunctionError, res.Payload)
+	}
 }

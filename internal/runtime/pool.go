@@ -319,6 +319,10 @@ func (p *Pool) start(ctx context.Context, in *instance) (res *Result, err error)
 		return nil, err
 	}
 	argv, asRoot, err := p.command(spec, codeDir)
+	var ee *entrypointError
+	if errors.As(err, &ee) {
+		return &Result{FunctionError: "Unhandled", ErrorType: typeInvalidEntrypoint, Payload: []byte(ee.msg)}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -434,8 +438,16 @@ func ephemeralMB(spec *Spec) int {
 	return defaultEphemeralMB
 }
 
+// entrypointError is a start failure that is the function's
+// (Runtime.InvalidEntrypoint), not the platform's.
+type entrypointError struct{ msg string }
+
+func (e *entrypointError) Error() string { return e.msg }
+
 // command is the argv that starts an instance of spec. asRoot asks to keep
-// Lamina's user because the interpreter is out of the sandbox user's reach.
+// Lamina's user because the interpreter is out of the sandbox user's reach,
+// which only Options.AllowRoot permits: otherwise such a runtime fails with
+// an *entrypointError.
 func (p *Pool) command(spec *Spec, codeDir string) (argv []string, asRoot bool, err error) {
 	switch {
 	case function.IsProvidedRuntime(spec.Runtime):
@@ -447,19 +459,35 @@ func (p *Pool) command(spec *Spec, codeDir string) (argv []string, asRoot bool, 
 		}
 		return []string{filepath.Join(codeDir, h)}, false, nil
 	case langboot.Supported(spec.Runtime):
-		argv, err := langboot.Command(spec.Runtime, p.layout.root)
+		var argv []string
+		var err error
+		if p.dropUser {
+			// Instances run as nobody: an interpreter nobody can run.
+			argv, err = langboot.CommandAllUsers(spec.Runtime, p.layout.root)
+			if errors.Is(err, langboot.ErrInterpreterMissing) {
+				if interp, rerr := langboot.Resolve(spec.Runtime); rerr == nil {
+					// There is one, but only for Lamina's user (e.g. pyenv
+					// under a 0700 /root): never run user code as root
+					// unless the operator said so.
+					if !p.opts.AllowRoot {
+						return nil, false, &entrypointError{msg: fmt.Sprintf(
+							"Lamina cannot start %s: the interpreter %s cannot be run by the sandbox user (uid %d) and no interpreter every user can run was found on PATH; install one (e.g. /usr/bin/%s) or set AllowRoot to run functions as Lamina's user",
+							spec.Runtime, interp.Path, sandboxUID, filepath.Base(interp.Path))}
+					}
+					p.warnOnce("interp:"+interp.Path, "runtime: the interpreter cannot be run by the sandbox user; with AllowRoot its instances keep Lamina's user",
+						"interpreter", interp.Path, "uid", sandboxUID)
+					argv, err = langboot.Command(spec.Runtime, p.layout.root)
+					asRoot = err == nil
+				}
+			}
+		} else {
+			argv, err = langboot.Command(spec.Runtime, p.layout.root)
+		}
 		if err != nil {
 			if errors.Is(err, langboot.ErrInterpreterMissing) || errors.Is(err, langboot.ErrUnsupportedRuntime) {
 				return nil, false, fault.Wrap(fault.Unsupported, err, "%s", err.Error())
 			}
 			return nil, false, fault.Wrap(fault.Internal, err, "runtime: preparing the %s bootstrap", spec.Runtime)
-		}
-		if p.dropUser {
-			if interp, err := langboot.Resolve(spec.Runtime); err == nil && !interp.AllUsers {
-				p.warnOnce("interp:"+interp.Path, "runtime: the interpreter cannot be run by the sandbox user; its instances keep Lamina's user",
-					"interpreter", interp.Path, "uid", sandboxUID)
-				asRoot = true
-			}
 		}
 		return argv, asRoot, nil
 	}

@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,4 +77,30 @@ func TestReapFakeClock(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	eventually(t, 5*time.Second, "the instance to be reaped", func() bool { return processGone(pid) })
+}
+
+// TestSignalAfterReap: once its process is reaped an instance forgets the
+// pid, so a late kill (the graceful or init-error AfterFunc) cannot reach a
+// process group that reused it.
+func TestSignalAfterReap(t *testing.T) {
+	t.Parallel()
+	_, in := bareInstance(t, nil)
+	proc, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "sleep 30"},
+		&os.ProcAttr{Sys: &syscall.SysProcAttr{Setpgid: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.mu.Lock()
+	in.proc, in.pid = proc, proc.Pid
+	in.mu.Unlock()
+	in.signal(false)
+	in.wait()
+	in.mu.Lock()
+	pid := in.pid
+	in.mu.Unlock()
+	if pid != 0 {
+		t.Fatalf("pid %d kept after the process was reaped", pid)
+	}
+	in.signal(false) // a no-op now
+	in.signal(true)
 }

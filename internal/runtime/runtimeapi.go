@@ -42,6 +42,10 @@ const (
 	hdrExtensionID     = "Lambda-Extension-Identifier"
 
 	maxHeaderBytes = 2 << 20 // X-Ray error causes travel in a header (up to 1 MB)
+	// maxChunkLineBytes bounds one chunk-size line (or the CRLF after a
+	// chunk's data) of a chunked body. Chunk framing has no cumulative
+	// budget: the body-size limit bounds how many chunks there can be.
+	maxChunkLineBytes = 64 << 10
 )
 
 type apiServer struct {
@@ -444,7 +448,7 @@ func (r *request) read(br *bufio.Reader) error {
 	var total int
 	first := true
 	for {
-		l, err := readLine(br, &r.line, &total)
+		l, err := readLine(br, &r.line, &total, maxHeaderBytes)
 		if err != nil {
 			if first && err == io.EOF && len(l) == 0 {
 				return io.EOF
@@ -479,13 +483,13 @@ func (r *request) read(br *bufio.Reader) error {
 }
 
 // readLine returns the next line without its CRLF; *scratch holds lines
-// longer than the buffer.
-func readLine(br *bufio.Reader, scratch *[]byte, total *int) ([]byte, error) {
+// longer than the buffer. *total counts the bytes read against maxLen.
+func readLine(br *bufio.Reader, scratch *[]byte, total *int, maxLen int) ([]byte, error) {
 	l, err := br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		buf := append((*scratch)[:0], l...)
 		for err == bufio.ErrBufferFull {
-			if len(buf) > maxHeaderBytes {
+			if len(buf) > maxLen {
 				return nil, errHeaderTooLong
 			}
 			l, err = br.ReadSlice('\n')
@@ -495,7 +499,7 @@ func readLine(br *bufio.Reader, scratch *[]byte, total *int) ([]byte, error) {
 		l = buf
 	}
 	*total += len(l)
-	if *total > maxHeaderBytes {
+	if *total > maxLen {
 		return nil, errHeaderTooLong
 	}
 	if err != nil {
@@ -656,9 +660,9 @@ func (r *request) readBody(br *bufio.Reader, bw *bufio.Writer, limit int64) (b [
 		}
 	}()
 	var total int64
-	var total2 int
 	for {
-		l, err := readLine(br, &r.line, &total2)
+		var n int // each framing line has its own budget
+		l, err := readLine(br, &r.line, &n, maxChunkLineBytes)
 		if err != nil {
 			return nil, false, errBadChunk
 		}
@@ -672,27 +676,32 @@ func (r *request) readBody(br *bufio.Reader, bw *bufio.Writer, limit int64) (b [
 		if size == 0 {
 			break
 		}
+		// total <= limit+discardAfterLimit here, so neither side overflows
+		// (total += size could: 1 then 7fffffffffffffff wraps negative).
+		if size > limit+discardAfterLimit-total {
+			return nil, true, nil // more than is worth discarding
+		}
 		total += size
 		if total > limit {
 			tooBig = true
 		}
 		if tooBig {
-			if total > limit+discardAfterLimit {
-				return nil, true, nil
-			}
 			if _, err := io.CopyN(io.Discard, br, size); err != nil {
 				return nil, false, errBadChunk
 			}
 		} else if _, err := io.CopyN(buf, br, size); err != nil {
 			return nil, false, errBadChunk
 		}
-		if l, err := readLine(br, &r.line, &total2); err != nil || len(l) != 0 {
+		n = 0
+		if l, err := readLine(br, &r.line, &n, maxChunkLineBytes); err != nil || len(l) != 0 {
 			return nil, false, errBadChunk
 		}
 	}
-	// Trailers, up to the blank line.
+	// Trailers, up to the blank line: a header budget of their own (an
+	// error body travels in one).
+	var trailerBytes int
 	for {
-		l, err := readLine(br, &r.line, &total2)
+		l, err := readLine(br, &r.line, &trailerBytes, maxHeaderBytes)
 		if err != nil {
 			return nil, false, errBadChunk
 		}

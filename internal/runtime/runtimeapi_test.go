@@ -457,3 +457,64 @@ func FuzzRuntimeAPIParse(f *testing.F) {
 		}
 	})
 }
+
+// chunkedResponse posts a raw chunked body to /response for a fresh
+// invocation and returns the answer and the result.
+func chunkedResponse(t *testing.T, in *instance, chunks []byte) (*recorded, *Result) {
+	t.Helper()
+	c := newCall(`{}`)
+	if !in.assign(c, false) {
+		t.Fatal("assign failed")
+	}
+	if w := do(in, "GET", pathNext, nil, nil); w.Code != 200 {
+		t.Fatalf("/next: %d", w.Code)
+	}
+	raw := []byte("POST " + pathResult(c.id, "response") + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+	w := serveRaw(in, append(raw, chunks...))
+	if w.Code != 202 && w.Code != 413 {
+		return w, nil // refused: the invocation stays open
+	}
+	select {
+	case <-c.done:
+		return w, c.res
+	case <-time.After(5 * time.Second):
+		return w, nil
+	}
+}
+
+// TestChunkSizeOverflow: chunk sizes whose sum overflows int64 are refused
+// as too large, not buffered without limit.
+func TestChunkSizeOverflow(t *testing.T) {
+	t.Parallel()
+	_, in := bareInstance(t, nil) // MaxResponseSize 1 KiB
+	do(in, "GET", pathNext, nil, nil)
+	body := append([]byte("1\r\nx\r\n7fffffffffffffff\r\n"), bytes.Repeat([]byte("y"), 4000)...)
+	w, res := chunkedResponse(t, in, body)
+	if w.Code != 413 || res == nil || res.ErrorType != typeResponseTooLarge {
+		t.Fatalf("overflowing chunk sizes: %d %+v", w.Code, res)
+	}
+}
+
+// TestManySmallChunks: a response streamed as very many small chunks is not
+// refused for the size of its framing; a huge chunk-size line still is.
+func TestManySmallChunks(t *testing.T) {
+	t.Parallel()
+	p, in := bareInstance(t, nil)
+	p.maxResponse = 4 << 20
+	do(in, "GET", pathNext, nil, nil)
+	const n = 600_000 // 3 MB of framing, more than maxHeaderBytes
+	var body bytes.Buffer
+	for range n {
+		body.WriteString("4\r\nabcd\r\n")
+	}
+	body.WriteString("0\r\n\r\n")
+	w, res := chunkedResponse(t, in, body.Bytes())
+	if w.Code != 202 || res == nil || res.FunctionError != "" || len(res.Payload) != 4*n {
+		t.Fatalf("many small chunks: status %d, result %v", w.Code, res != nil)
+	}
+
+	long := append(bytes.Repeat([]byte("0"), maxChunkLineBytes+10), "1\r\nx\r\n0\r\n\r\n"...)
+	if w, _ := chunkedResponse(t, in, long); w.Code != 400 {
+		t.Fatalf("overlong chunk-size line: %d", w.Code)
+	}
+}

@@ -89,8 +89,15 @@ type Options struct {
 	// MaxResponseSize is the largest response accepted (default 6 MB:
 	// 6291556 bytes as AWS reports it).
 	MaxResponseSize int64
-	Clock           clock.Clock
-	Logger          *slog.Logger
+	// AllowRoot lets instances keep Lamina's user (root) when the only
+	// Python or Node interpreter found cannot be run by the sandbox user
+	// (nobody), e.g. a pyenv install under a 0700 /root. By default
+	// (false) such functions fail with Runtime.InvalidEntrypoint instead:
+	// running untrusted code as root defeats the sandbox. It changes
+	// nothing when Lamina does not run as root.
+	AllowRoot bool
+	Clock     clock.Clock
+	Logger    *slog.Logger
 }
 
 // InstanceInfo describes one live instance (for stats and tests).
