@@ -80,6 +80,7 @@ cleanly; a second one exits at once.`,
 	f.IntVar(&maxTimeout, "max-function-timeout", 900, "largest function Timeout in seconds that the registry accepts")
 	f.IntVar(&concurrency, "concurrency", 1000, "concurrent executions this node offers; synchronous calls over it get 429 TooManyRequestsException (reserved concurrency is carved out of it)")
 	f.DurationVar(&cfg.KeepWarm, "keep-warm", 10*time.Minute, "how long an idle warm instance is kept before it is stopped")
+	f.BoolVar(&cfg.AllowRootFunctions, "allow-root-functions", false, "when running as root, let Python/Node functions run as root if no interpreter the sandbox user can run is installed (unsafe)")
 	f.DurationVar(&cfg.InitTimeout, "init-timeout", 10*time.Second, "how long a new instance may take from start to its first Runtime API /next")
 	f.DurationVar(&shutdownWindow, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for in-flight requests")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

@@ -55,6 +55,10 @@ type Config struct {
 	KeepWarm time.Duration
 	// InitTimeout bounds a function instance's init phase (default 10 s, as AWS).
 	InitTimeout time.Duration
+	// AllowRootFunctions lets Python/Node functions run as root when Lamina
+	// runs as root and the only interpreter is one the unprivileged sandbox
+	// user cannot run (default: such invocations fail with a clear error).
+	AllowRootFunctions bool
 	// Logger for everything (nil = slog.Default()).
 	Logger *slog.Logger
 }
@@ -167,6 +171,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Logs:        s.logs,
 		KeepWarm:    s.cfg.KeepWarm,
 		InitTimeout: s.cfg.InitTimeout,
+		AllowRoot:   s.cfg.AllowRootFunctions,
 		Logger:      s.log.With("component", "runtime"),
 	})
 	if err != nil {
