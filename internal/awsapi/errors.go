@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lamina-dev/lamina/internal/fault"
@@ -106,6 +107,16 @@ type retryAfterer interface{ RetryAfter() time.Duration }
 // internalMessage is all a caller learns of an internal failure.
 const internalMessage = "An internal error occurred; the request ID identifies it in the server's log."
 
+// inCallerRegion rewrites the ARNs a service quotes in a message into the
+// caller's region. Services keep no region per request: the registry names
+// functions in the default region (the server gives both the same one).
+func (a *API) inCallerRegion(c *call, message string) string {
+	if c.region == a.opts.DefaultRegion {
+		return message
+	}
+	return strings.ReplaceAll(message, "arn:aws:lambda:"+a.opts.DefaultRegion+":", "arn:aws:lambda:"+c.region+":")
+}
+
 // renderError writes err in the wire shape. It is the only place that turns
 // errors into responses.
 func (a *API) renderError(w http.ResponseWriter, c *call, err error) {
@@ -117,7 +128,7 @@ func (a *API) renderError(w http.ResponseWriter, c *call, err error) {
 		wire, message = ae.wire, ae.message
 	case errors.As(err, &fe) && fe.Kind != fault.Internal:
 		if k, ok := byKind[fe.Kind]; ok {
-			wire, message, reason = k, fe.Message, fe.Reason
+			wire, message, reason = k, a.inCallerRegion(c, fe.Message), fe.Reason
 		}
 	}
 

@@ -157,6 +157,12 @@ func TestLambdaSDK(t *testing.T) {
 		}
 		_, err = client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("does-not-exist")})
 		wantErr[*types.ResourceNotFoundException](t, err)
+		// A caller in another region sees ARNs of its region in the message.
+		_, err = client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("does-not-exist")},
+			func(o *lambda.Options) { o.Region = "eu-west-1" })
+		if nf := wantErr[*types.ResourceNotFoundException](t, err); !strings.Contains(aws.ToString(nf.Message), "arn:aws:lambda:eu-west-1:000000000000:function:does-not-exist") {
+			t.Errorf("not-found message in eu-west-1: %q", aws.ToString(nf.Message))
+		}
 		_, err = client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:eu-west-1:000000000000:function:" + name)})
 		wantErr[*types.ResourceNotFoundException](t, err)
 		_, err = client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("bad name!")})
