@@ -149,20 +149,7 @@ func (s *Service) GetProvisioned(ctx context.Context, name, qualifier string) (P
 
 // ListProvisioned returns the function's settings sorted by qualifier.
 func (s *Service) ListProvisioned(ctx context.Context, name string, page Page) ([]ProvisionedConfig, string, error) {
-	if err := checkName(name); err != nil {
-		return nil, "", err
-	}
-	limit, err := checkPage(page)
-	if err != nil {
-		return nil, "", err
-	}
-	var after listMarker
-	if page.Marker != "" {
-		if after, err = decodeMarker(page.Marker); err != nil {
-			return nil, "", err
-		}
-	}
-	d, _, err := s.load(ctx, name)
+	d, limit, after, err := s.loadPage(ctx, name, page)
 	if err != nil {
 		return nil, "", err
 	}

@@ -646,22 +646,29 @@ func (s *Service) PublishVersion(ctx context.Context, name string, in PublishInp
 	return result, nil
 }
 
-// ListVersions returns $LATEST then published versions in ascending order.
-func (s *Service) ListVersions(ctx context.Context, name string, page Page) ([]Version, string, error) {
+// loadPage checks a listing request on function name and loads its
+// document: the page size and the position after which the page starts.
+func (s *Service) loadPage(ctx context.Context, name string, page Page) (d *fnDoc, limit int, after listMarker, err error) {
 	if err := checkName(name); err != nil {
-		return nil, "", err
+		return nil, 0, after, err
 	}
-	limit, err := checkPage(page)
-	if err != nil {
-		return nil, "", err
+	if limit, err = checkPage(page); err != nil {
+		return nil, 0, after, err
 	}
-	var after listMarker
 	if page.Marker != "" {
 		if after, err = decodeMarker(page.Marker); err != nil {
-			return nil, "", err
+			return nil, 0, after, err
 		}
 	}
-	d, _, err := s.load(ctx, name)
+	if d, _, err = s.load(ctx, name); err != nil {
+		return nil, 0, after, err
+	}
+	return d, limit, after, nil
+}
+
+// ListVersions returns $LATEST then published versions in ascending order.
+func (s *Service) ListVersions(ctx context.Context, name string, page Page) ([]Version, string, error) {
+	d, limit, after, err := s.loadPage(ctx, name, page)
 	if err != nil {
 		return nil, "", err
 	}
@@ -816,20 +823,7 @@ func (s *Service) GetAlias(ctx context.Context, name, alias string) (Alias, erro
 // ListAliases returns aliases sorted by name, only those pointing at
 // functionVersion when it is not "".
 func (s *Service) ListAliases(ctx context.Context, name, functionVersion string, page Page) ([]Alias, string, error) {
-	if err := checkName(name); err != nil {
-		return nil, "", err
-	}
-	limit, err := checkPage(page)
-	if err != nil {
-		return nil, "", err
-	}
-	var after listMarker
-	if page.Marker != "" {
-		if after, err = decodeMarker(page.Marker); err != nil {
-			return nil, "", err
-		}
-	}
-	d, _, err := s.load(ctx, name)
+	d, limit, after, err := s.loadPage(ctx, name, page)
 	if err != nil {
 		return nil, "", err
 	}
