@@ -31,6 +31,11 @@ type Limits struct {
 	MaxMemorySize int
 	// AccountConcurrency is the node's concurrency, for reserved-concurrency checks (default 1000).
 	AccountConcurrency int
+	// MaxAsyncRetryAttempts is the largest MaximumRetryAttempts of an
+	// EventInvokeConfig (default 2, as AWS; more when configured).
+	MaxAsyncRetryAttempts int
+	// MaxEventAge is the largest MaximumEventAgeInSeconds (default 21600, as AWS).
+	MaxEventAge int
 }
 
 // Default limits.

@@ -56,6 +56,8 @@ type Snapshot struct {
 	Aliases map[string]Alias
 	// Provisioned are the provisioned-concurrency settings by qualifier.
 	Provisioned map[string]ProvisionedConfig
+	// EventInvoke are the asynchronous-invocation configs by qualifier.
+	EventInvoke map[string]EventInvokeConfig
 
 	latest   *Target
 	versions map[string]*versionSlot // by version number

@@ -99,6 +99,11 @@ type Options struct {
 	// (defaults us-east-1 and 000000000000).
 	Region    string
 	AccountID string
+	// SyncReserve is how much of the node's unreserved capacity background
+	// invocations (Request.Background: async events, schedules, event
+	// sources) may never take, so that synchronous callers always find room
+	// (default: a tenth of Capacity, at least 1; negative = none).
+	SyncReserve int
 	// ProvisionTimeout bounds how long applying a provisioned-concurrency
 	// setting waits for its instances (default 60 s).
 	ProvisionTimeout time.Duration
@@ -127,6 +132,13 @@ type Request struct {
 	RequestID string
 	// TraceID to propagate ("" = a new one).
 	TraceID string
+	// Background marks an invocation made by the platform rather than a
+	// waiting caller (async events, schedules, event sources): it may not
+	// use the capacity kept for synchronous callers (Options.SyncReserve).
+	Background bool
+	// MaxPayload overrides the payload limit (0 = MaxSyncPayload); the
+	// async path has already applied its own.
+	MaxPayload int
 }
 
 // Response is the outcome of an invocation that the platform accepted.
@@ -189,6 +201,12 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.AccountID == "" {
 		opts.AccountID = function.DefaultAccountID
 	}
+	switch {
+	case opts.SyncReserve == 0:
+		opts.SyncReserve = max(1, opts.Capacity/10)
+	case opts.SyncReserve < 0:
+		opts.SyncReserve = 0
+	}
 	if opts.ProvisionTimeout <= 0 {
 		opts.ProvisionTimeout = 60 * time.Second
 	}
@@ -199,7 +217,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Service{opts: opts, reg: opts.Registry, pool: opts.Pool, clock: opts.Clock, log: opts.Logger}
-	s.limits.init(int64(opts.Capacity))
+	s.limits.init(int64(opts.Capacity), int64(opts.SyncReserve))
 	s.work.init(ctx, s)
 	s.unsubscribe = s.reg.OnChange(s.changed)
 	for _, snap := range s.reg.Snapshots() {
@@ -291,7 +309,9 @@ func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
 	switch req.InvocationType {
 	case "", RequestResponse, DryRun:
 	case Event:
-		return nil, fault.New(fault.Unsupported, "asynchronous invocation is not available yet")
+		// Event invocations are queued by package invoke/async, which
+		// calls back here with RequestResponse and Background set.
+		return nil, fault.New(fault.Unsupported, "asynchronous invocation is handled by the async service")
 	default:
 		return nil, validation(req.InvocationType, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
 	}
@@ -304,7 +324,11 @@ func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(req.Payload) > MaxSyncPayload {
+	maxPayload := MaxSyncPayload
+	if req.MaxPayload > 0 {
+		maxPayload = req.MaxPayload
+	}
+	if len(req.Payload) > maxPayload {
 		return nil, ErrTooLarge()
 	}
 	clientContext, err := decodeClientContext(req.ClientContext)
@@ -341,7 +365,7 @@ func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
 	}
 
 	st := s.state(name)
-	inUse, err := s.limits.acquire(st, snap.Reserved)
+	inUse, err := s.limits.acquire(st, snap.Reserved, req.Background)
 	if err != nil {
 		return nil, err
 	}

@@ -36,14 +36,18 @@ type limiter struct {
 	capacity        int64
 	unreservedLimit atomic.Int64
 	unreservedInUse atomic.Int64
+	// syncReserve is the part of the unreserved share that background
+	// (asynchronous) invocations may not take, so sync callers always find room.
+	syncReserve int64
 
 	mu       sync.Mutex
 	reserved map[string]int64
 	total    int64
 }
 
-func (l *limiter) init(capacity int64) {
+func (l *limiter) init(capacity, syncReserve int64) {
 	l.capacity = capacity
+	l.syncReserve = syncReserve
 	l.reserved = map[string]int64{}
 	l.unreservedLimit.Store(capacity)
 }
@@ -62,8 +66,10 @@ func (l *limiter) setReserved(name string, r *int) {
 }
 
 // acquire takes one unit of concurrency for an invocation of a function
-// with reservation reserved (nil = none), or returns fault.Throttled.
-func (l *limiter) acquire(st *fnState, reserved *int) (*atomic.Int64, error) {
+// with reservation reserved (nil = none), or returns fault.Throttled. A
+// background invocation may not use the last syncReserve units of the
+// unreserved share (a function's own reservation it may use in full).
+func (l *limiter) acquire(st *fnState, reserved *int, background bool) (*atomic.Int64, error) {
 	if reserved != nil {
 		c := &st.reservedInUse
 		if c.Add(1) > int64(*reserved) {
@@ -73,7 +79,11 @@ func (l *limiter) acquire(st *fnState, reserved *int) (*atomic.Int64, error) {
 		return c, nil
 	}
 	c := &l.unreservedInUse
-	if c.Add(1) > l.unreservedLimit.Load() {
+	limit := l.unreservedLimit.Load()
+	if background {
+		limit -= l.syncReserve
+	}
+	if c.Add(1) > limit {
 		c.Add(-1)
 		return nil, errThrottledCapacity
 	}
