@@ -1,7 +1,8 @@
 // Package schedule owns time-based triggers: EventBridge Scheduler
 // schedules (with groups) and EventBridge rules with a ScheduleExpression,
-// their expressions (rate, cron, at; expr.go), and the engine that fires
-// them on time (engine.go). Definitions live in store KV buckets; the
+// their expressions (rate, cron, at: package schedule/expr), and the engine
+// that fires them on time (package schedule/engine). This package holds the
+// definitions and the Scheduler/rules service that writes them. Definitions live in store KV buckets; the
 // engine follows them with a watch, keeps each schedule's firing state in
 // the store so that a restart neither skips nor repeats a firing, and runs
 // on one node at a time (a store lease).
@@ -16,38 +17,6 @@ import (
 	"encoding/json"
 	"time"
 )
-
-// Expression is a parsed schedule expression.
-type Expression interface {
-	// Next returns the first firing time strictly after t, and false when
-	// there is none (an at() in the past, a cron whose years have ended).
-	Next(t time.Time) (time.Time, bool)
-	// OneTime reports whether the expression fires once (at()).
-	OneTime() bool
-	// String returns the expression as written.
-	String() string
-}
-
-// ParseOptions refine Parse.
-type ParseOptions struct {
-	// Location evaluates cron() and at() (nil = UTC). rate() ignores it.
-	Location *time.Location
-	// Anchor is the origin of rate() schedules: they fire at Anchor + k*period
-	// (AWS starts counting at creation, or at StartDate when set).
-	Anchor time.Time
-	// AllowSeconds accepts rate(N second|seconds), a Lamina extension (the
-	// Scheduler API and rules accept it; AWS does not).
-	AllowSeconds bool
-	// AllowAt accepts at() (Scheduler only; rules do not).
-	AllowAt bool
-}
-
-// Parse is implemented in expr.go:
-//
-//	func Parse(expr string, opts ParseOptions) (Expression, error)
-//
-// Errors are *fault.Error of Kind Invalid with a message saying what is wrong
-// ("Invalid Schedule Expression cron(...): day-of-month and day-of-week cannot both be specified").
 
 // Kinds of Definition.
 const (
