@@ -56,6 +56,14 @@ type Options struct {
 	// Logs is the function log store (a *telemetry.Logs) behind the
 	// CloudWatch Logs API; nil answers its operations with an error.
 	Logs LogStore
+	// Async queues Event invocations (an *async.Service); nil answers them
+	// with an error.
+	Async AsyncInvoker
+	// DeadLetters serves Lamina's dead-letter API under /_lamina/v1/dead-letters.
+	DeadLetters DeadLetterService
+	// Scheduler serves the EventBridge Scheduler API and the EventBridge
+	// rules API (a *schedule.Service).
+	Scheduler SchedulerService
 }
 
 // Defaults.
@@ -126,6 +134,9 @@ func New(opts Options) *API {
 	a.routeCode()
 	a.routeLogs()
 	a.routeTargets()
+	a.routeDeadLetters()
+	a.routeScheduler()
+	a.routeEvents()
 	// No body limit: an unknown operation is refused as such, whatever its size.
 	a.unknown = a.handler("UnknownOperation", math.MaxInt64, unknownOperation)
 	a.mux.Handle("/", a.unknown)

@@ -37,4 +37,3 @@ type ParseOptions struct {
 //
 // Errors are *fault.Error of Kind Invalid with a message saying what is wrong
 // ("Invalid Schedule Expression cron(...): day-of-month and day-of-week cannot both be specified").
-
