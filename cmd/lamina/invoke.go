@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"io"
 	"os"
 	"strings"
@@ -22,6 +23,7 @@ func newInvokeCommand(g *globals) *cobra.Command {
 		qualifier string
 		showLog   bool
 		dryRun    bool
+		async     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "invoke NAME[:QUALIFIER]",
@@ -32,7 +34,11 @@ function returned it.
 --payload is the event: JSON text, @FILE to read it from a file, or - to read
 it from stdin (default: {}). --log prints the end of the invocation's log
 (START ... REPORT, up to 4 KB) to stderr. --dry-run only checks that the
-function (and qualifier) exists and could be invoked.
+function (and qualifier) exists and could be invoked. --async queues the
+event (an Event invocation) and returns as soon as Lamina has stored it,
+printing the request id; failures are then retried by the function's
+event-invoke config and end at its on-failure destination or in the
+dead-letter store (see lamina dlq).
 
 When the function fails, its error document is printed to stdout and the
 command exits with status 1. When Lamina refuses the invocation for
@@ -41,7 +47,8 @@ concurrency (HTTP 429), the message says which limit was hit.`,
   lamina invoke hello --payload '{"name":"Ada"}'
   lamina invoke hello --payload @event.json --qualifier live --log
   echo '{"n":1}' | lamina invoke hello:2 --payload -
-  lamina invoke hello --dry-run`,
+  lamina invoke hello --dry-run
+  lamina invoke hello --async --payload '{"job":42}'`,
 		Args: exactArgs(1, "a function NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := readPayloadFlag(payload, cmd.InOrStdin())
@@ -66,8 +73,16 @@ concurrency (HTTP 429), the message says which limit was hit.`,
 			if showLog {
 				in.LogType = types.LogTypeTail
 			}
-			if dryRun {
+			switch {
+			case dryRun && async:
+				return fmt.Errorf("--dry-run and --async cannot be combined")
+			case dryRun:
 				in.InvocationType = types.InvocationTypeDryRun
+			case async:
+				if showLog {
+					return fmt.Errorf("--log needs a synchronous invocation: an --async one has no log to return yet (see lamina logs)")
+				}
+				in.InvocationType = types.InvocationTypeEvent
 			}
 			// One attempt: an invocation is not idempotent, and a throttled
 			// one is reported, not retried.
@@ -83,6 +98,14 @@ concurrency (HTTP 429), the message says which limit was hit.`,
 						fmt.Fprintln(stderr)
 					}
 				}
+			}
+			if async {
+				id, _ := awsmiddleware.GetRequestIDMetadata(res.ResultMetadata)
+				if g.Output == outputJSON {
+					return writeJSON(stdout, map[string]any{"requestId": id, "statusCode": res.StatusCode})
+				}
+				_, err := fmt.Fprintf(stdout, "queued %s (request id %s)\n", args[0], id)
+				return err
 			}
 			if dryRun {
 				_, err := fmt.Fprintf(stderr, "dry run: %s can be invoked (version %s)\n", args[0], aws.ToString(res.ExecutedVersion))
@@ -105,6 +128,7 @@ concurrency (HTTP 429), the message says which limit was hit.`,
 	f.StringVarP(&qualifier, "qualifier", "q", "", "version or alias to invoke (default $LATEST)")
 	f.BoolVar(&showLog, "log", false, "print the invocation's log tail to stderr")
 	f.BoolVar(&dryRun, "dry-run", false, "check that the function can be invoked, without running it")
+	f.BoolVar(&async, "async", false, "queue the event (Event invocation) and print its request id")
 	return cmd
 }
 

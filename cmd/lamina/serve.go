@@ -18,14 +18,16 @@ import (
 
 func newServeCommand() *cobra.Command {
 	var (
-		cfg            server.Config
-		logLevel       string
-		logFormat      string
-		maxMemoryMB    int64
-		maxStoreMB     int64
-		maxTimeout     int
-		concurrency    int
-		shutdownWindow time.Duration
+		cfg             server.Config
+		logLevel        string
+		logFormat       string
+		maxMemoryMB     int64
+		maxStoreMB      int64
+		maxTimeout      int
+		maxAsyncRetries int
+		maxEventAge     int
+		concurrency     int
+		shutdownWindow  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -64,6 +66,8 @@ cleanly; a second one exits at once.`,
 			cfg.StoreMaxStore = maxStoreMB << 20
 			cfg.Limits.MaxTimeout = maxTimeout
 			cfg.Limits.AccountConcurrency = concurrency
+			cfg.Limits.MaxAsyncRetryAttempts = maxAsyncRetries
+			cfg.Limits.MaxEventAge = maxEventAge
 			return runServe(cmd.Context(), cfg, shutdownWindow)
 		},
 	}
@@ -79,6 +83,13 @@ cleanly; a second one exits at once.`,
 	f.DurationVar(&cfg.SyncInterval, "sync-interval", 0, "how often the embedded store fsyncs (0 = NATS default, 2m; \"always\" is not offered: use a short interval)")
 	f.IntVar(&maxTimeout, "max-function-timeout", 900, "largest function Timeout in seconds that the registry accepts")
 	f.IntVar(&concurrency, "concurrency", 1000, "concurrent executions this node offers; synchronous calls over it get 429 TooManyRequestsException (reserved concurrency is carved out of it)")
+	f.IntVar(&cfg.SyncReserve, "sync-reserve", 0, "concurrency that async events and schedules may never take, kept for synchronous callers (0 = a tenth of --concurrency, -1 = none)")
+	f.IntVar(&cfg.AsyncMaxPayload, "async-max-payload", 1<<20, "largest Event (async) invocation payload in bytes")
+	f.IntVar(&cfg.AsyncWorkers, "async-workers", 256, "async events run at once on this node")
+	f.IntVar(&maxAsyncRetries, "max-async-retries", 2, "largest MaximumRetryAttempts an event-invoke config may set (AWS: 2)")
+	f.IntVar(&maxEventAge, "max-event-age", 21600, "largest MaximumEventAgeInSeconds an event-invoke config may set (AWS: 21600)")
+	f.DurationVar(&cfg.DeadLetterRetention, "dlq-retention", 14*24*time.Hour, "how long the dead-letter store keeps failed events")
+	f.DurationVar(&cfg.ScheduleCatchUp, "schedule-catch-up", 5*time.Minute, "after downtime, missed schedule firings this recent are still fired (older ones are skipped)")
 	f.DurationVar(&cfg.KeepWarm, "keep-warm", 10*time.Minute, "how long an idle warm instance is kept before it is stopped")
 	f.BoolVar(&cfg.AllowRootFunctions, "allow-root-functions", false, "when running as root, let Python/Node functions run as root if no interpreter the sandbox user can run is installed (unsafe)")
 	f.DurationVar(&cfg.InitTimeout, "init-timeout", 10*time.Second, "how long a new instance may take from start to its first Runtime API /next")

@@ -10,6 +10,7 @@ import (
 	"github.com/lamina-dev/lamina/internal/fault"
 	"github.com/lamina-dev/lamina/internal/function"
 	"github.com/lamina-dev/lamina/internal/invoke"
+	"github.com/lamina-dev/lamina/internal/invoke/async"
 )
 
 // Invoker is what the Lambda API needs to run functions and manage
@@ -64,6 +65,9 @@ func (a *API) invokeFunction(w http.ResponseWriter, r *http.Request, c *call) er
 	if r.URL.RawQuery != "" {
 		qualifier = r.URL.Query().Get("Qualifier")
 	}
+	if h.Get("X-Amz-Invocation-Type") == invoke.Event {
+		return a.invokeAsync(w, r, c, qualifier, payload)
+	}
 	resp, err := a.opts.Invoker.Invoke(r.Context(), invoke.Request{
 		FunctionName:   r.PathValue("FunctionName"),
 		Qualifier:      qualifier,
@@ -95,6 +99,30 @@ func (a *API) invokeFunction(w http.ResponseWriter, r *http.Request, c *call) er
 	out["Content-Length"] = []string{strconv.Itoa(len(resp.Payload))}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(resp.Payload)
+	return nil
+}
+
+// invokeAsync queues an Event invocation and answers 202 once the event is
+// stored durably; a missing function is a 404 at once, never a silent 202.
+func (a *API) invokeAsync(w http.ResponseWriter, r *http.Request, c *call, qualifier string, payload []byte) error {
+	if a.opts.Async == nil {
+		return fault.New(fault.Unsupported, "Asynchronous invocation is not available on this server.")
+	}
+	h := r.Header
+	id, err := a.opts.Async.Enqueue(r.Context(), async.Request{
+		FunctionName: r.PathValue("FunctionName"),
+		Qualifier:    qualifier,
+		Payload:      payload,
+		Region:       c.region,
+		RequestID:    c.id,
+		TraceID:      h.Get("X-Amzn-Trace-Id"),
+	})
+	if err != nil {
+		return err
+	}
+	out := w.Header()
+	out["x-amzn-RequestId"] = []string{id}
+	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
 

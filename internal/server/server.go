@@ -59,6 +59,21 @@ type Config struct {
 	// runs as root and the only interpreter is one the unprivileged sandbox
 	// user cannot run (default: such invocations fail with a clear error).
 	AllowRootFunctions bool
+	// SyncReserve is the capacity background work (async events,
+	// schedules) may never take, so synchronous callers always find room
+	// (0 = a tenth of the capacity; negative = none).
+	SyncReserve int
+	// AsyncMaxPayload bounds an Event invocation's payload (default 1 MiB, as AWS).
+	AsyncMaxPayload int
+	// AsyncWorkers is how many async events run at once on this node (default 256).
+	AsyncWorkers int
+	// DeadLetterRetention is how long the dead-letter store keeps a record (default 14 days).
+	DeadLetterRetention time.Duration
+	// ScheduleCatchUp is how far back missed schedule firings are still
+	// fired after downtime (default 5 min; older ones are skipped and logged).
+	ScheduleCatchUp time.Duration
+	// NodeID names this node in leases (default: hostname and process id).
+	NodeID string
 	// Logger for everything (nil = slog.Default()).
 	Logger *slog.Logger
 }

@@ -48,6 +48,25 @@ func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	switch ev.Op {
 	case "echo":
 		return payload, nil
+	case "record":
+		// Appends Text and a newline to the file named by RECORD_FILE (one
+		// O_APPEND write: atomic among concurrent instances), then fails if
+		// Code is not 0. Tests count what ran.
+		f, err := os.OpenFile(os.Getenv("RECORD_FILE"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+		if err != nil {
+			return nil, err
+		}
+		_, err = f.Write([]byte(ev.Text + "\n"))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ev.Code != 0 {
+			return nil, fmt.Errorf("recorded %s and failed as asked", ev.Text)
+		}
+		return []byte(`"recorded"`), nil
 	case "pid":
 		return json.Marshal(map[string]any{"pid": os.Getpid()})
 	case "error":
