@@ -43,6 +43,7 @@ type fakeFn struct {
 	aliases     map[string]function.Alias
 	tags        map[string]string
 	concurrency *int
+	eventInvoke map[string]function.EventInvokeConfig // by qualifier
 }
 
 func newFakeRegistry() *fakeRegistry {
@@ -506,6 +507,107 @@ func (f *fakeRegistry) Usage(ctx context.Context) (function.Usage, error) {
 }
 
 func (f *fakeRegistry) Limits() function.Limits { return function.Limits{} }
+
+// Event-invoke configs: stored as given (validation is the registry's).
+
+func (f *fakeRegistry) PutEventInvokeConfig(ctx context.Context, name, qualifier string, u function.EventInvokeUpdate) (function.EventInvokeConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("PutEventInvokeConfig"); err != nil {
+		return function.EventInvokeConfig{}, err
+	}
+	fn, err := f.fn(name)
+	if err != nil {
+		return function.EventInvokeConfig{}, err
+	}
+	if qualifier == "" {
+		qualifier = function.Latest
+	}
+	c, ok := fn.eventInvoke[qualifier]
+	if !ok && !u.Replace {
+		return function.EventInvokeConfig{}, fault.New(fault.NotFound, "The function %s:%s doesn't have an EventInvokeConfig", name, qualifier)
+	}
+	if u.Replace {
+		c = function.EventInvokeConfig{}
+	}
+	c.Qualifier, c.LastModified = qualifier, f.now
+	if u.Replace || u.MaximumRetryAttempts != nil {
+		c.MaximumRetryAttempts = u.MaximumRetryAttempts
+	}
+	if u.Replace || u.MaximumEventAgeInSeconds != nil {
+		c.MaximumEventAgeInSeconds = u.MaximumEventAgeInSeconds
+	}
+	if u.OnSuccess != nil {
+		c.OnSuccess = *u.OnSuccess
+	}
+	if u.OnFailure != nil {
+		c.OnFailure = *u.OnFailure
+	}
+	if fn.eventInvoke == nil {
+		fn.eventInvoke = map[string]function.EventInvokeConfig{}
+	}
+	fn.eventInvoke[qualifier] = c
+	return c, nil
+}
+
+func (f *fakeRegistry) GetEventInvokeConfig(ctx context.Context, name, qualifier string) (function.EventInvokeConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("GetEventInvokeConfig"); err != nil {
+		return function.EventInvokeConfig{}, err
+	}
+	fn, err := f.fn(name)
+	if err != nil {
+		return function.EventInvokeConfig{}, err
+	}
+	if qualifier == "" {
+		qualifier = function.Latest
+	}
+	c, ok := fn.eventInvoke[qualifier]
+	if !ok {
+		return function.EventInvokeConfig{}, fault.New(fault.NotFound, "The function %s:%s doesn't have an EventInvokeConfig", name, qualifier)
+	}
+	return c, nil
+}
+
+func (f *fakeRegistry) ListEventInvokeConfigs(ctx context.Context, name string, p function.Page) ([]function.EventInvokeConfig, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("ListEventInvokeConfigs"); err != nil {
+		return nil, "", err
+	}
+	f.lastPage = p
+	fn, err := f.fn(name)
+	if err != nil {
+		return nil, "", err
+	}
+	var all []function.EventInvokeConfig
+	for _, q := range slices.Sorted(maps.Keys(fn.eventInvoke)) {
+		all = append(all, fn.eventInvoke[q])
+	}
+	out, next := pageOf(all, p)
+	return out, next, nil
+}
+
+func (f *fakeRegistry) DeleteEventInvokeConfig(ctx context.Context, name, qualifier string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("DeleteEventInvokeConfig"); err != nil {
+		return err
+	}
+	fn, err := f.fn(name)
+	if err != nil {
+		return err
+	}
+	if qualifier == "" {
+		qualifier = function.Latest
+	}
+	if _, ok := fn.eventInvoke[qualifier]; !ok {
+		return fault.New(fault.NotFound, "The function %s:%s doesn't have an EventInvokeConfig", name, qualifier)
+	}
+	delete(fn.eventInvoke, qualifier)
+	return nil
+}
 
 // fakeClock is a settable clock.
 type fakeClock struct {

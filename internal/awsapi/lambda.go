@@ -51,6 +51,12 @@ func (a *API) routeLambda() {
 		{"PUT /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "PutProvisionedConcurrencyConfig", std, a.putProvisionedConcurrencyConfig},
 		{"GET /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "GetProvisionedConcurrencyConfig", std, a.getProvisionedConcurrencyConfig},
 		{"DELETE /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "DeleteProvisionedConcurrencyConfig", std, a.deleteProvisionedConcurrencyConfig},
+
+		{"PUT /2019-09-25/functions/{FunctionName}/event-invoke-config", "PutFunctionEventInvokeConfig", std, a.putFunctionEventInvokeConfig},
+		{"POST /2019-09-25/functions/{FunctionName}/event-invoke-config", "UpdateFunctionEventInvokeConfig", std, a.updateFunctionEventInvokeConfig},
+		{"GET /2019-09-25/functions/{FunctionName}/event-invoke-config", "GetFunctionEventInvokeConfig", std, a.getFunctionEventInvokeConfig},
+		{"DELETE /2019-09-25/functions/{FunctionName}/event-invoke-config", "DeleteFunctionEventInvokeConfig", std, a.deleteFunctionEventInvokeConfig},
+		{"GET /2019-09-25/functions/{FunctionName}/event-invoke-config/list", "ListFunctionEventInvokeConfigs", std, a.listFunctionEventInvokeConfigs},
 	} {
 		a.mux.Handle(rt.pattern, a.handler(rt.op, rt.limit, rt.h))
 	}

@@ -30,6 +30,11 @@ type FunctionRegistry interface {
 	GetConcurrency(ctx context.Context, name string) (*int, error)
 	DeleteConcurrency(ctx context.Context, name string) error
 
+	PutEventInvokeConfig(ctx context.Context, name, qualifier string, u function.EventInvokeUpdate) (function.EventInvokeConfig, error)
+	GetEventInvokeConfig(ctx context.Context, name, qualifier string) (function.EventInvokeConfig, error)
+	ListEventInvokeConfigs(ctx context.Context, name string, page function.Page) ([]function.EventInvokeConfig, string, error)
+	DeleteEventInvokeConfig(ctx context.Context, name, qualifier string) error
+
 	Tag(ctx context.Context, name string, tags map[string]string) error
 	Untag(ctx context.Context, name string, keys []string) error
 	Tags(ctx context.Context, name string) (map[string]string, error)

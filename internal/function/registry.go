@@ -78,6 +78,9 @@ type fnDoc struct {
 	// Provisioned holds provisioned-concurrency settings by qualifier (a
 	// version number or an alias name).
 	Provisioned map[string]ProvisionedConfig `json:"provisioned,omitempty"`
+	// EventInvoke holds asynchronous-invocation configs by qualifier
+	// ($LATEST, a version number or an alias name).
+	EventInvoke map[string]EventInvokeConfig `json:"eventInvoke,omitempty"`
 }
 
 // verRef is a published version as the document knows it.

@@ -64,6 +64,12 @@ func (l Limits) withDefaults() Limits {
 	if l.AccountConcurrency <= 0 {
 		l.AccountConcurrency = DefaultAccountConcurrency
 	}
+	if l.MaxAsyncRetryAttempts <= 0 {
+		l.MaxAsyncRetryAttempts = DefaultAsyncRetryAttempts
+	}
+	if l.MaxEventAge <= 0 {
+		l.MaxEventAge = DefaultMaxEventAge
+	}
 	return l
 }
 
@@ -578,6 +584,7 @@ func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
 			}
 			d.Versions = slices.Delete(d.Versions, i, i+1)
 			delete(d.Provisioned, qualifier)
+			delete(d.EventInvoke, qualifier)
 			return nil
 		})
 		return err
@@ -913,6 +920,7 @@ func (s *Service) DeleteAlias(ctx context.Context, name, alias string) error {
 		}
 		delete(d.Aliases, alias)
 		delete(d.Provisioned, alias)
+		delete(d.EventInvoke, alias)
 		return nil
 	})
 	return err

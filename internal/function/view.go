@@ -214,6 +214,7 @@ func (v *view) build(name string, rev uint64, d *fnDoc, prev *Snapshot, written 
 		Revision:    rev,
 		Aliases:     map[string]Alias{},
 		Provisioned: map[string]ProvisionedConfig{},
+		EventInvoke: make(map[string]EventInvokeConfig, len(d.EventInvoke)),
 		latest:      newTarget(d.Latest),
 		versions:    make(map[string]*versionSlot, len(d.Versions)),
 		svc:         v.s,
@@ -226,6 +227,9 @@ func (v *view) build(name string, rev uint64, d *fnDoc, prev *Snapshot, written 
 		snap.Aliases[n] = cloneAlias(a)
 	}
 	maps.Copy(snap.Provisioned, d.Provisioned)
+	for q, c := range d.EventInvoke {
+		snap.EventInvoke[q] = cloneEventInvoke(c)
+	}
 	for _, r := range d.Versions {
 		n := strconv.Itoa(r.N)
 		if prev != nil {
