@@ -17,9 +17,12 @@ import (
 	"time"
 
 	"github.com/lamina-dev/lamina/internal/awsapi"
+	"github.com/lamina-dev/lamina/internal/deadletter"
 	"github.com/lamina-dev/lamina/internal/function"
 	"github.com/lamina-dev/lamina/internal/invoke"
+	"github.com/lamina-dev/lamina/internal/invoke/async"
 	"github.com/lamina-dev/lamina/internal/runtime"
+	"github.com/lamina-dev/lamina/internal/schedule"
 	"github.com/lamina-dev/lamina/internal/store"
 	"github.com/lamina-dev/lamina/internal/telemetry"
 )
@@ -115,6 +118,15 @@ type Server struct {
 	pool      *runtime.Pool
 	invoker   *invoke.Service
 
+	deadLetters *deadletter.Store
+	async       *async.Service
+	schedules   *schedule.Service
+	// background runs the async workers, the schedule engine and the
+	// dead-letter sweeper; cancelled first on shutdown.
+	background     context.Context
+	stopBackground context.CancelFunc
+	engineDone     chan struct{}
+
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -193,19 +205,26 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("runtime: %w", err)
 	}
 	s.invoker, err = invoke.New(ctx, invoke.Options{
-		Registry: s.functions,
-		Pool:     s.pool,
-		Capacity: s.functions.Limits().AccountConcurrency,
-		Logger:   s.log.With("component", "invoke"),
+		Registry:    s.functions,
+		Pool:        s.pool,
+		Capacity:    s.functions.Limits().AccountConcurrency,
+		SyncReserve: s.cfg.SyncReserve,
+		Logger:      s.log.With("component", "invoke"),
 	})
 	if err != nil {
 		return fmt.Errorf("invoke: %w", err)
 	}
+	if err := s.startEvents(ctx); err != nil {
+		return err
+	}
 	var api http.Handler = awsapi.New(awsapi.Options{
-		Functions: s.functions,
-		Invoker:   s.invoker,
-		Logs:      logs,
-		Logger:    s.log.With("component", "awsapi"),
+		Functions:   s.functions,
+		Invoker:     s.invoker,
+		Logs:        logs,
+		Async:       s.async,
+		DeadLetters: deadLetterAPI{Store: s.deadLetters, async: s.async},
+		Scheduler:   s.schedules,
+		Logger:      s.log.With("component", "awsapi"),
 	})
 	s.api.Store(&api)
 	s.ready.Store(true)
@@ -319,6 +338,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for _, ln := range []net.Listener{s.edgeLn, s.gatewayLn} {
 			if ln != nil {
 				_ = ln.Close()
+			}
+		}
+		// Background work first: no new firings, no new async events; the
+		// running ones finish (until ctx ends) or are redelivered later.
+		if s.stopBackground != nil {
+			s.stopBackground()
+		}
+		if s.engineDone != nil {
+			select {
+			case <-s.engineDone:
+			case <-ctx.Done():
+			}
+		}
+		if s.async != nil {
+			if err := s.async.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("close async: %w", err))
 			}
 		}
 		// Reverse order of Start: invocations stop following the registry,

@@ -49,9 +49,10 @@ func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case "echo":
 		return payload, nil
 	case "record":
-		// Appends Text and a newline to the file named by RECORD_FILE (one
-		// O_APPEND write: atomic among concurrent instances), then fails if
-		// Code is not 0. Tests count what ran.
+		// Sleeps ms, appends Text and a newline to the file named by
+		// RECORD_FILE (one O_APPEND write: atomic among concurrent
+		// instances), then fails if Code is not 0. Tests count what ran.
+		time.Sleep(time.Duration(ev.Millis) * time.Millisecond)
 		f, err := os.OpenFile(os.Getenv("RECORD_FILE"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/lamina-dev/lamina/internal/deadletter"
+	"github.com/lamina-dev/lamina/internal/invoke/async"
+	"github.com/lamina-dev/lamina/internal/schedule"
+	"github.com/lamina-dev/lamina/internal/schedule/engine"
+)
+
+// scheduleTarget turns schedule firings into async Event invocations of
+// their target functions: durable once EnqueueBatch returns, deduplicated by
+// the firing's deterministic id.
+type scheduleTarget struct {
+	async       *async.Service
+	deadLetters *deadletter.Store
+}
+
+func (t scheduleTarget) Fire(ctx context.Context, firings []schedule.Firing) error {
+	reqs := make([]async.Request, 0, len(firings))
+	for _, f := range firings {
+		d := f.Definition
+		kind := deadletter.SourceSchedule
+		if d.Kind == schedule.KindRule {
+			kind = deadletter.SourceRule
+		}
+		if !strings.HasPrefix(d.Target.Arn, "arn:aws:lambda:") {
+			// Only functions are targets today; the service refuses others,
+			// so this is a definition from a newer node: keep the firing.
+			if err := t.deadLetters.Put(ctx, &deadletter.Record{
+				Source: kind, SourceARN: d.ARN, RequestID: f.ID, Payload: f.Payload,
+				Condition: deadletter.DeliveryFailed, ErrorType: "UnsupportedTarget",
+				ErrorMessage: fmt.Sprintf("target %s is not a Lambda function", d.Target.Arn),
+				Destination:  d.Target.Arn, EnqueuedAt: f.ScheduledTime,
+			}); err != nil {
+				return err
+			}
+			continue
+		}
+		reqs = append(reqs, async.Request{
+			FunctionName: d.Target.Arn,
+			Payload:      f.Payload,
+			RequestID:    f.ID,
+			Source:       async.Source{Kind: kind, ARN: d.ARN},
+			AllowMissing: true,
+			Policy: &async.DeliveryPolicy{
+				MaximumRetryAttempts:     d.Target.MaximumRetryAttempts,
+				MaximumEventAgeInSeconds: d.Target.MaximumEventAgeInSeconds,
+				DeadLetterArn:            d.Target.DeadLetterArn,
+			},
+		})
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	_, err := t.async.EnqueueBatch(ctx, reqs)
+	return err
+}
+
+// deadLetterAPI is what the edge's dead-letter API needs: the store, and
+// redrive through the async service.
+type deadLetterAPI struct {
+	*deadletter.Store
+	async *async.Service
+}
+
+func (d deadLetterAPI) Redrive(ctx context.Context, f deadletter.Filter) (int, error) {
+	return d.async.Redrive(ctx, f)
+}
+
+// startEvents opens the dead-letter store, the async service (whose
+// workers start at once) and the schedule service and engine.
+func (s *Server) startEvents(ctx context.Context) error {
+	s.background, s.stopBackground = context.WithCancel(context.WithoutCancel(ctx))
+	var err error
+	s.deadLetters, err = deadletter.Open(s.background, s.store, deadletter.Options{Retention: s.cfg.DeadLetterRetention})
+	if err != nil {
+		return fmt.Errorf("dead-letter store: %w", err)
+	}
+	s.async, err = async.New(ctx, async.Options{
+		Store:       s.store,
+		Registry:    s.functions,
+		Invoker:     s.invoker,
+		DeadLetters: s.deadLetters,
+		MaxPayload:  s.cfg.AsyncMaxPayload,
+		Workers:     s.cfg.AsyncWorkers,
+		Logger:      s.log.With("component", "async"),
+	})
+	if err != nil {
+		return fmt.Errorf("async invoke: %w", err)
+	}
+	s.async.Start(s.background)
+	s.schedules, err = schedule.New(ctx, schedule.Options{Store: s.store, Logger: s.log.With("component", "schedule")})
+	if err != nil {
+		return fmt.Errorf("schedules: %w", err)
+	}
+	eng, err := engine.New(engine.Options{
+		Store:      s.store,
+		Target:     scheduleTarget{async: s.async, deadLetters: s.deadLetters},
+		Logger:     s.log.With("component", "schedule-engine"),
+		NodeID:     s.cfg.NodeID,
+		CatchUp:    s.cfg.ScheduleCatchUp,
+		OnComplete: s.schedules.DeleteCompleted,
+	})
+	if err != nil {
+		return fmt.Errorf("schedule engine: %w", err)
+	}
+	s.engineDone = make(chan struct{})
+	go func() {
+		defer close(s.engineDone)
+		if err := eng.Run(s.background); err != nil && s.background.Err() == nil {
+			s.log.Error("schedule engine stopped", "err", err)
+		}
+	}()
+	return nil
+}
