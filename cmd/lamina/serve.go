@@ -85,6 +85,7 @@ cleanly; a second one exits at once.`,
 	f.IntVar(&concurrency, "concurrency", 1000, "concurrent executions this node offers; synchronous calls over it get 429 TooManyRequestsException (reserved concurrency is carved out of it)")
 	f.IntVar(&cfg.SyncReserve, "sync-reserve", 0, "concurrency that async events and schedules may never take, kept for synchronous callers (0 = a tenth of --concurrency, -1 = none)")
 	f.IntVar(&cfg.AsyncMaxPayload, "async-max-payload", 1<<20, "largest Event (async) invocation payload in bytes")
+	f.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "wait before retrying an async event whose function failed (doubles per retry, at most 5m; AWS: ~1m)")
 	f.IntVar(&cfg.AsyncWorkers, "async-workers", 256, "async events run at once on this node")
 	f.IntVar(&maxAsyncRetries, "max-async-retries", 2, "largest MaximumRetryAttempts an event-invoke config may set (AWS: 2)")
 	f.IntVar(&maxEventAge, "max-event-age", 21600, "largest MaximumEventAgeInSeconds an event-invoke config may set (AWS: 21600)")

@@ -87,6 +87,7 @@ func (s *Server) startEvents(ctx context.Context) error {
 		DeadLetters: s.deadLetters,
 		MaxPayload:  s.cfg.AsyncMaxPayload,
 		Workers:     s.cfg.AsyncWorkers,
+		RetryBase:   s.cfg.AsyncRetryDelay,
 		Logger:      s.log.With("component", "async"),
 	})
 	if err != nil {

@@ -68,6 +68,10 @@ type Config struct {
 	SyncReserve int
 	// AsyncMaxPayload bounds an Event invocation's payload (default 1 MiB, as AWS).
 	AsyncMaxPayload int
+	// AsyncRetryDelay is the wait before the first retry of an async event
+	// whose function failed (default 1 min, as AWS; doubling, capped at 5
+	// min). A local emulator may want it short.
+	AsyncRetryDelay time.Duration
 	// AsyncWorkers is how many async events run at once on this node (default 256).
 	AsyncWorkers int
 	// DeadLetterRetention is how long the dead-letter store keeps a record (default 14 days).

@@ -38,6 +38,18 @@ type event struct {
 type handler struct{}
 
 func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if f := os.Getenv("RECORD_ALL"); f != "" {
+		// A sink: every event is appended to the file, one compact JSON per line.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, payload); err != nil {
+			return nil, err
+		}
+		buf.WriteByte('\n')
+		if err := appendFile(f, buf.Bytes()); err != nil {
+			return nil, err
+		}
+		return []byte(`"recorded"`), nil
+	}
 	if !bytes.Contains(payload, []byte(`"op"`)) {
 		return payload, nil // echo, no JSON work: what the benchmarks measure
 	}
@@ -51,20 +63,13 @@ func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case "record":
 		// Sleeps ms, appends Text and a newline to the file named by
 		// RECORD_FILE (one O_APPEND write: atomic among concurrent
-		// instances), then fails if Code is not 0. Tests count what ran.
+		// instances), then fails if Code is not 0 or FAIL_RECORD=1. Tests
+		// count what ran.
 		time.Sleep(time.Duration(ev.Millis) * time.Millisecond)
-		f, err := os.OpenFile(os.Getenv("RECORD_FILE"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
-		if err != nil {
+		if err := appendFile(os.Getenv("RECORD_FILE"), []byte(ev.Text+"\n")); err != nil {
 			return nil, err
 		}
-		_, err = f.Write([]byte(ev.Text + "\n"))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, err
-		}
-		if ev.Code != 0 {
+		if ev.Code != 0 || os.Getenv("FAIL_RECORD") == "1" {
 			return nil, fmt.Errorf("recorded %s and failed as asked", ev.Text)
 		}
 		return []byte(`"recorded"`), nil
@@ -181,4 +186,18 @@ func main() {
 	}
 	log.SetFlags(0)
 	lambda.StartHandler(handler{})
+}
+
+// appendFile appends b with one O_APPEND write (atomic among concurrent
+// instances for small writes).
+func appendFile(name string, b []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
