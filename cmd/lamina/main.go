@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Schedules name IANA time zones; machines without zoneinfo still know them.
+	_ "time/tzdata"
 )
 
 func main() {
