@@ -70,6 +70,8 @@ HTTP API (the same API the AWS SDKs use) at --endpoint.`,
 		newBenchCommand(g),
 		newInvokeCommand(g),
 		newLogsCommand(g),
+		newSchedulesCommand(g),
+		newDLQCommand(g),
 	)
 	return root
 }
