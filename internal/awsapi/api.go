@@ -1,6 +1,6 @@
 // Package awsapi is the AWS-compatible edge: it speaks the AWS wire
-// protocols (REST-JSON for Lambda today; SigV4 credential scopes; AWS's error
-// shapes) and maps each operation onto a Lamina service's Go interface. The
+// protocols (REST-JSON for Lambda and Scheduler, JSON 1.1 for CloudWatch Logs
+// and EventBridge; SigV4 credential scopes; AWS's error shapes) and maps each operation onto a Lamina service's Go interface. The
 // services know nothing of wire formats; this package knows nothing of how
 // they keep their state.
 //
@@ -12,7 +12,9 @@
 // the hot path, and what the edge needs of the invoke service), code.go (the
 // deployment-package download URL), target.go (the AWS JSON protocols'
 // POST / routing by X-Amz-Target), logs*.go (the CloudWatch Logs API over
-// the function log store).
+// the function log store), async.go (Event invocations), deadletters.go
+// (Lamina's own dead-letter API under /_lamina/v1/), scheduler*.go (the
+// EventBridge Scheduler API) and events*.go (EventBridge rules).
 package awsapi
 
 import (
