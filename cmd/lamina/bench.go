@@ -21,6 +21,8 @@ same run, and print the ratios. A benchmark starts its own platform in-process
 		Example: `  lamina bench invoke`,
 	}
 	cmd.AddCommand(newBenchInvokeCommand(g))
+	cmd.AddCommand(newBenchSchedulesCommand(g))
+	cmd.AddCommand(newBenchAsyncCommand(g))
 	return cmd
 }
 

@@ -15,13 +15,19 @@
 package async
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lamina-dev/lamina/internal/clock"
 	"github.com/lamina-dev/lamina/internal/deadletter"
+	"github.com/lamina-dev/lamina/internal/fault"
 	"github.com/lamina-dev/lamina/internal/function"
 	"github.com/lamina-dev/lamina/internal/invoke"
 	"github.com/lamina-dev/lamina/internal/store"
@@ -75,6 +81,12 @@ type Options struct {
 	// run for lack of capacity (default 1 s doubling to 5 min, as AWS);
 	// those retries do not count as attempts.
 	ThrottleBase, ThrottleCap time.Duration
+	// MaxHeld bounds the fetched events this node holds until their retry
+	// time (default 20,000). The consumer's MaxAckPending is MaxHeld plus
+	// twice Workers (running and prefetched events), so held retries keep
+	// new events from being fetched only once that many are held; the
+	// bound is shared by every node pulling from the stream.
+	MaxHeld int
 	// Region and AccountID for ARNs (defaults us-east-1, 000000000000).
 	Region    string
 	AccountID string
@@ -138,6 +150,9 @@ type Event struct {
 	Attempts int `json:"attempts"`
 	// Throttles counts consecutive retries for lack of capacity (backoff exponent).
 	Throttles int `json:"throttles,omitempty"`
+	// Deliveries counts retries because the function could not be found
+	// (only with a Policy).
+	Deliveries int `json:"deliveries,omitempty"`
 	// NotBefore holds the event until then (a retry's backoff).
 	NotBefore time.Time `json:"notBefore,omitempty"`
 	// LastError describes the last failed attempt.
@@ -145,9 +160,23 @@ type Event struct {
 	LastErrorMessage string          `json:"lastErrorMessage,omitempty"`
 	LastResponse     json.RawMessage `json:"lastResponse,omitempty"`
 	LastAttempt      time.Time       `json:"lastAttempt,omitempty"`
+	// LastStatusCode is the status of the last attempt as the Invoke API
+	// would have answered it (200 for a function error, 429 throttled,
+	// 404 not found, 500 a platform failure); LastExecutedVersion and
+	// LastFunctionError are from the last function response.
+	LastStatusCode      int    `json:"lastStatusCode,omitempty"`
+	LastExecutedVersion string `json:"lastExecutedVersion,omitempty"`
+	LastFunctionError   string `json:"lastFunctionError,omitempty"`
 }
 
 // Stats are counters for benchmarks, tests and metrics.
+//
+// Enqueued counts events accepted by this Service; Succeeded and Failed
+// final outcomes (Failed whatever the failure went to); Retried retries
+// after a function error, Throttled retries for lack of capacity (or a
+// platform failure or, with a Policy, a missing function); DeadLettered
+// records written to the dead-letter store; Pending the events this node
+// holds now (running, waiting for a worker or for their retry time).
 type Stats struct {
 	Enqueued, Succeeded, Failed, Retried, Throttled, DeadLettered, Pending int64
 }
@@ -161,3 +190,189 @@ type Stats struct {
 //	(*Service).Redrive(ctx, deadletter.Filter) (int, error)  re-enqueues dead letters with a fresh attempt count, deleting each record once its event is stored
 //	(*Service).Stats() Stats
 //	(*Service).Close(ctx) error                 stops fetching, waits for running events (until ctx ends)
+
+// Where events live in the store.
+const (
+	// StreamName is the stream of pending events (a work queue).
+	StreamName = "ASYNC"
+	// SubjectPrefix + function name is the subject of a function's events.
+	SubjectPrefix = "lamina.async."
+	// ConsumerName is the durable consumer every node's workers share.
+	ConsumerName = "async-workers"
+)
+
+// Enqueue validates req, appends its event durably and returns the request
+// id once the store has confirmed the write. A missing function (unless
+// AllowMissing) or qualifier is fault.NotFound at once; a payload over
+// MaxPayload is fault.TooLarge, one that is not JSON fault.InvalidContent.
+func (s *Service) Enqueue(ctx context.Context, req Request) (string, error) {
+	ev, data, err := s.prepare(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.stream.Publish(ctx, SubjectPrefix+ev.FunctionName, data, &store.PublishOptions{MsgID: ev.RequestID}); err != nil {
+		return "", fmt.Errorf("async: enqueue %s for %s: %w", ev.RequestID, ev.FunctionName, err)
+	}
+	s.stats.enqueued.Add(1)
+	return ev.RequestID, nil
+}
+
+// EnqueueBatch is Enqueue for many requests, written with one pipelined
+// Stream.PublishBatch. ids[i] is the request id of reqs[i] once it is
+// stored, "" when it was refused or its write failed; err joins those
+// failures (each naming its index), nil when every event was stored.
+func (s *Service) EnqueueBatch(ctx context.Context, reqs []Request) ([]string, error) {
+	ids := make([]string, len(reqs))
+	msgs := make([]store.BatchMessage, 0, len(reqs))
+	index := make([]int, 0, len(reqs)) // msgs[j] is reqs[index[j]]
+	var errs []error
+	for i, req := range reqs {
+		ev, data, err := s.prepare(ctx, req)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %d: %w", i, err))
+			continue
+		}
+		ids[i] = ev.RequestID
+		msgs = append(msgs, store.BatchMessage{
+			Subject: SubjectPrefix + ev.FunctionName,
+			Data:    data,
+			Opts:    &store.PublishOptions{MsgID: ev.RequestID},
+		})
+		index = append(index, i)
+	}
+	seqs, err := s.stream.PublishBatch(ctx, msgs)
+	stored := 0
+	for j, i := range index {
+		if j < len(seqs) && seqs[j] != 0 {
+			stored++
+			continue
+		}
+		ids[i] = ""
+	}
+	s.stats.enqueued.Add(int64(stored))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("async: enqueue batch: %d of %d events not stored: %w", len(msgs)-stored, len(msgs), err))
+	}
+	return ids, errors.Join(errs...)
+}
+
+// prepare validates req and returns its event and the event's encoding.
+func (s *Service) prepare(ctx context.Context, req Request) (*Event, []byte, error) {
+	name, qualifier, err := s.ref(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(req.Payload) > s.opts.MaxPayload {
+		return nil, nil, ErrTooLarge(len(req.Payload), s.opts.MaxPayload)
+	}
+	payload, err := checkPayload(req.Payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p := req.Policy; p != nil && (p.MaximumRetryAttempts < 0 || p.MaximumEventAgeInSeconds < 0) {
+		return nil, nil, fault.New(fault.Invalid, "The delivery policy's MaximumRetryAttempts and MaximumEventAgeInSeconds must not be negative.")
+	}
+	if !req.AllowMissing {
+		snap, err := s.reg.Snapshot(ctx, name)
+		if err != nil {
+			if fault.Is(err, fault.NotFound) {
+				return nil, nil, fault.New(fault.NotFound, "Function not found: %s", s.reg.ARN(name, qualifier))
+			}
+			return nil, nil, err
+		}
+		if _, _, err := snap.Resolve(ctx, qualifier); err != nil {
+			return nil, nil, err
+		}
+	}
+	ev := &Event{
+		RequestID:    req.RequestID,
+		FunctionName: name,
+		Qualifier:    qualifier,
+		Region:       req.Region,
+		Payload:      payload,
+		TraceID:      req.TraceID,
+		Source:       req.Source,
+		Policy:       req.Policy,
+		EnqueuedAt:   s.clock.Now().UTC(),
+	}
+	if ev.RequestID == "" {
+		ev.RequestID = uuid.NewString()
+	}
+	if ev.Source.Kind == "" {
+		ev.Source.Kind = deadletter.SourceAsync
+	}
+	data, err := encodeEvent(make([]byte, 0, 256+len(payload)), ev)
+	if err != nil {
+		return nil, nil, fmt.Errorf("async: encode event: %w", err)
+	}
+	return ev, data, nil
+}
+
+// ErrTooLarge is AWS's error for an Event payload over the limit.
+func ErrTooLarge(size, limit int) error {
+	return fault.New(fault.TooLarge, "%d byte payload is too large for the Event invocation type (limit %d bytes)", size, limit)
+}
+
+// ref parses the function name and merges its qualifier with the Qualifier
+// parameter, as the synchronous path does. A function of another account
+// or region is not found here.
+func (s *Service) ref(req Request) (name, qualifier string, err error) {
+	ref, err := function.ParseRef(req.FunctionName)
+	if err != nil {
+		return "", "", err
+	}
+	qualifier = ref.Qualifier
+	if req.Qualifier != "" {
+		if ref.Qualifier != "" && ref.Qualifier != req.Qualifier {
+			return "", "", fault.New(fault.Invalid, "The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		if !validQualifier(req.Qualifier) {
+			return "", "", fault.New(fault.Invalid, "1 validation error detected: Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)", req.Qualifier)
+		}
+		qualifier = req.Qualifier
+	}
+	region := req.Region
+	if region == "" {
+		region = s.opts.Region
+	}
+	if ref.Region != "" && ref.Region != region || ref.Account != "" && ref.Account != s.opts.AccountID {
+		return "", "", fault.New(fault.NotFound, "Function not found: %s", req.FunctionName)
+	}
+	return ref.Name, qualifier, nil
+}
+
+// validQualifier reports whether q may name a version or alias:
+// $LATEST or 1-128 of [a-zA-Z0-9_-].
+func validQualifier(q string) bool {
+	if q == function.Latest {
+		return true
+	}
+	if len(q) == 0 || len(q) > 128 {
+		return false
+	}
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPayload applies AWS's rule that a payload is JSON; an empty one is {}.
+func checkPayload(p []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(p)) == 0 {
+		return []byte("{}"), nil
+	}
+	if json.Valid(p) {
+		return p, nil
+	}
+	var v any
+	err := json.Unmarshal(p, &v)
+	detail := "malformed JSON"
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		detail = fmt.Sprintf("%v (at byte %d)", syn, syn.Offset)
+	}
+	return nil, fault.New(fault.InvalidContent, "Could not parse request body into json: Could not parse payload into json: %s", detail)
+}
