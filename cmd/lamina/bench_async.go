@@ -60,7 +60,7 @@ and print both rates and their ratio.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.Events, "events", 20000, "events enqueued in the measured run")
-	f.IntVar(&opts.Workers, "workers", 32, "events run at once (as many function instances)")
+	f.IntVar(&opts.Workers, "workers", 16, "events run at once (as many function instances)")
 	f.IntVar(&opts.Batch, "batch", 500, "events per EnqueueBatch")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (enqueuer and platform) to this file")
 	return cmd

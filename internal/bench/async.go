@@ -27,7 +27,7 @@ import (
 type AsyncOptions struct {
 	// Events is how many events the measured run enqueues (default 20,000).
 	Events int
-	// Workers is how many events run at once (default 32): the function
+	// Workers is how many events run at once (default 16): the function
 	// instances started are as many.
 	Workers int
 	// Batch is how many events one EnqueueBatch carries (default 500).
@@ -39,7 +39,7 @@ func (o *AsyncOptions) setDefaults() {
 		o.Events = 20000
 	}
 	if o.Workers <= 0 {
-		o.Workers = 32
+		o.Workers = 16
 	}
 	if o.Batch <= 0 {
 		o.Batch = 500

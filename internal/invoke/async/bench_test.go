@@ -72,4 +72,3 @@ func BenchmarkEnqueueToCompletion(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
-

@@ -343,14 +343,24 @@ func (s *Service) dispatch(ctx context.Context, in *inflight) {
 		select {
 		case s.slots <- struct{}{}:
 		case <-s.stopping:
-			s.release(in)
+			s.release(ctx, in)
 			return
 		case <-ctx.Done():
-			s.release(in)
+			s.release(ctx, in)
 			return
 		}
-		defer func() { <-s.slots }()
-		s.process(ctx, in)
+		// The slot is given back as soon as the invocation returned: the
+		// store writes that record its outcome need no function instance,
+		// and the next event can use it meanwhile.
+		held := true
+		free := func() {
+			if held {
+				held = false
+				<-s.slots
+			}
+		}
+		defer free()
+		s.process(ctx, in, free)
 	}()
 }
 
@@ -376,8 +386,10 @@ func (s *Service) settle(ctx context.Context, in *inflight, fn func(context.Cont
 }
 
 // release hands an unfinished event back to the store for immediate redelivery.
-func (s *Service) release(in *inflight) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// It runs when ctx has ended or is about to, so it gets a short context of
+// its own.
+func (s *Service) release(ctx context.Context, in *inflight) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	s.settle(ctx, in, func(ctx context.Context) error { return in.msg.Nak(ctx, 0) })
 }
@@ -464,7 +476,7 @@ func (s *Service) holdLoop(ctx context.Context) {
 			timer.Stop()
 		}
 		for _, in := range s.held.drain() {
-			s.release(in)
+			s.release(ctx, in)
 		}
 	}()
 	for {
@@ -556,14 +568,15 @@ func configFor(snap *function.Snapshot, qualifier string) eventConfig {
 	return c
 }
 
-// process runs one due event and records what became of it.
-func (s *Service) process(ctx context.Context, in *inflight) {
+// process runs one due event and records what became of it. It calls
+// free once the invocation has returned.
+func (s *Service) process(ctx context.Context, in *inflight, free func()) {
 	ev := &in.ev
 	now := s.clock.Now()
 	snap, err := s.reg.Snapshot(ctx, ev.FunctionName)
 	if err != nil {
 		if ctx.Err() != nil {
-			s.release(in)
+			s.release(ctx, in)
 			return
 		}
 		s.failedToRun(ctx, in, nil, err, now)
@@ -585,10 +598,11 @@ func (s *Service) process(ctx context.Context, in *inflight) {
 		Background:     true,
 		MaxPayload:     s.opts.MaxPayload,
 	})
+	free()
 	if err != nil {
 		if ctx.Err() != nil {
 			// Shutting down: the invocation was cut short, not refused.
-			s.release(in)
+			s.release(ctx, in)
 			return
 		}
 		s.failedToRun(ctx, in, snap, err, s.clock.Now())
