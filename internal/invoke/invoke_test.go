@@ -131,7 +131,7 @@ func TestInvokeResolution(t *testing.T) {
 		{"ARN of another region", Request{FunctionName: "arn:aws:lambda:eu-west-1:000000000000:function:fn"}, fault.NotFound, "Function not found"},
 		{"bad invocation type", Request{FunctionName: "fn", InvocationType: "Sync"}, fault.Invalid, "invocationType"},
 		{"bad log type", Request{FunctionName: "fn", LogType: "All"}, fault.Invalid, "logType"},
-		{"Event", Request{FunctionName: "fn", InvocationType: Event}, fault.Unsupported, "asynchronous invocation is not available yet"},
+		{"Event", Request{FunctionName: "fn", InvocationType: Event}, fault.Unsupported, "asynchronous invocation is handled by the async service"},
 	}
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
