@@ -263,6 +263,11 @@ type Message interface {
 	// Ack removes the message from the consumer, and waits for the store to
 	// confirm it (so a side effect may depend on it).
 	Ack(ctx context.Context) error
+	// AckNoWait removes the message from the consumer without waiting for
+	// the store to confirm: for at-least-once consumers whose side effects
+	// are already stored, where a lost acknowledgement only means one more
+	// delivery. It saves a round trip per message.
+	AckNoWait() error
 	// Nak asks for redelivery after delay (0 = at once).
 	Nak(ctx context.Context, delay time.Duration) error
 	// Term stops all redelivery of the message.

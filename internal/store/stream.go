@@ -353,6 +353,10 @@ func (m *message) Ack(ctx context.Context) error {
 	return m.settle("ack", true, func() error { return m.m.DoubleAck(ctx) })
 }
 
+func (m *message) AckNoWait() error {
+	return m.settle("ack", true, m.m.Ack)
+}
+
 func (m *message) Nak(ctx context.Context, delay time.Duration) error {
 	body := "-NAK"
 	if delay > 0 {

@@ -134,6 +134,7 @@ func runSuite(t *testing.T, open func(t *testing.T) Store) {
 		{"StreamWorkQueue", testStreamWorkQueue},
 		{"StreamNakDelay", testStreamNakDelay},
 		{"StreamTerm", testStreamTerm},
+		{"StreamAckNoWait", testStreamAckNoWait},
 		{"StreamAckWaitAndInProgress", testStreamAckWait},
 		{"StreamMaxDeliver", testStreamMaxDeliver},
 		{"StreamDedupe", testStreamDedupe},
@@ -499,6 +500,36 @@ func testStreamTerm(t *testing.T, st Store) {
 	ack(t, g)
 	// Well past AckWait: the termed message must not come back.
 	expectNone(t, c, time.Second)
+}
+
+func testStreamAckNoWait(t *testing.T, st Store) {
+	s := mustStream(t, st, StreamConfig{WorkQueue: true})
+	c := mustConsumer(t, s, ConsumerConfig{AckWait: 300 * time.Millisecond})
+	mustPublish(t, s, s.Name()+".x", []byte("once"), nil)
+	m := fetchOne(t, c, 5*time.Second)
+	if err := m.AckNoWait(); err != nil {
+		t.Fatalf("AckNoWait: %v", err)
+	}
+	if err := m.AckNoWait(); err == nil {
+		t.Fatal("a second AckNoWait succeeded")
+	}
+	// Well past AckWait: an acknowledged message is not delivered again,
+	// and the work queue drops it.
+	expectNone(t, c, time.Second)
+	ctx := testCtx(t, 5*time.Second)
+	for {
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Messages == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the work queue still holds %d messages", info.Messages)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func testStreamAckWait(t *testing.T, st Store) {

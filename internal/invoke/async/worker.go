@@ -728,7 +728,8 @@ func (s *Service) reschedule(ctx context.Context, in *inflight) bool {
 		s.settle(ctx, in, func(ctx context.Context) error { return in.msg.Nak(ctx, storeRetryDelay) })
 		return false
 	}
-	s.settle(ctx, in, in.msg.Ack)
+	// The outcome is stored already: a lost ack only means a redelivery.
+	s.settle(ctx, in, func(context.Context) error { return in.msg.AckNoWait() })
 	return true
 }
 
@@ -773,5 +774,6 @@ func (s *Service) finish(ctx context.Context, in *inflight, rec *deadletter.Reco
 	if final {
 		s.stats.failed.Add(1)
 	}
-	s.settle(ctx, in, in.msg.Ack)
+	// The outcome is stored already: a lost ack only means a redelivery.
+	s.settle(ctx, in, func(context.Context) error { return in.msg.AckNoWait() })
 }
