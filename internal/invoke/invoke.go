@@ -335,7 +335,7 @@ func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	payload, err := checkPayload(req.Payload)
+	payload, err := CheckPayload(req.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -412,28 +412,36 @@ func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
 }
 
 // ref parses the function name and merges its qualifier with the Qualifier
-// parameter. A function of another account or region is not found here.
+// parameter.
 func (s *Service) ref(req Request) (name, qualifier string, err error) {
-	ref, err := function.ParseRef(req.FunctionName)
-	if err != nil {
-		return "", "", err
-	}
-	qualifier = ref.Qualifier
-	if req.Qualifier != "" {
-		if ref.Qualifier != "" && ref.Qualifier != req.Qualifier {
-			return "", "", fault.New(fault.Invalid, "The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		if !validQualifier(req.Qualifier) {
-			return "", "", validation(req.Qualifier, "qualifier", "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)")
-		}
-		qualifier = req.Qualifier
-	}
 	region := req.Region
 	if region == "" {
 		region = s.opts.Region
 	}
-	if ref.Region != "" && ref.Region != region || ref.Account != "" && ref.Account != s.opts.AccountID {
-		return "", "", fault.New(fault.NotFound, "Function not found: %s", req.FunctionName)
+	return ParseTarget(req.FunctionName, req.Qualifier, region, s.opts.AccountID)
+}
+
+// ParseTarget parses an invocation's function name (a name, name:qualifier,
+// or a full or partial ARN) and merges its qualifier with the Qualifier
+// parameter, as Lambda does for every invocation type. A function of
+// another account or region is not found.
+func ParseTarget(functionName, qualifierParam, region, accountID string) (name, qualifier string, err error) {
+	ref, err := function.ParseRef(functionName)
+	if err != nil {
+		return "", "", err
+	}
+	qualifier = ref.Qualifier
+	if qualifierParam != "" {
+		if ref.Qualifier != "" && ref.Qualifier != qualifierParam {
+			return "", "", fault.New(fault.Invalid, "The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		if !validQualifier(qualifierParam) {
+			return "", "", validation(qualifierParam, "qualifier", "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)")
+		}
+		qualifier = qualifierParam
+	}
+	if ref.Region != "" && ref.Region != region || ref.Account != "" && ref.Account != accountID {
+		return "", "", fault.New(fault.NotFound, "Function not found: %s", functionName)
 	}
 	return ref.Name, qualifier, nil
 }
@@ -471,8 +479,8 @@ func decodeClientContext(b64 string) (string, error) {
 	return string(doc), nil
 }
 
-// checkPayload applies AWS's rule that a payload is JSON; an empty one is {}.
-func checkPayload(p []byte) ([]byte, error) {
+// CheckPayload applies AWS's rule that a payload is JSON; an empty one is {}.
+func CheckPayload(p []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(p)) == 0 {
 		return []byte("{}"), nil
 	}

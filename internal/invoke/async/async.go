@@ -16,7 +16,6 @@
 package async
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -266,7 +265,7 @@ func (s *Service) prepare(ctx context.Context, req Request) (*Event, []byte, err
 	if len(req.Payload) > s.opts.MaxPayload {
 		return nil, nil, ErrTooLarge(len(req.Payload), s.opts.MaxPayload)
 	}
-	payload, err := checkPayload(req.Payload)
+	payload, err := invoke.CheckPayload(req.Payload)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -315,65 +314,11 @@ func ErrTooLarge(size, limit int) error {
 }
 
 // ref parses the function name and merges its qualifier with the Qualifier
-// parameter, as the synchronous path does. A function of another account
-// or region is not found here.
+// parameter, as the synchronous path does.
 func (s *Service) ref(req Request) (name, qualifier string, err error) {
-	ref, err := function.ParseRef(req.FunctionName)
-	if err != nil {
-		return "", "", err
-	}
-	qualifier = ref.Qualifier
-	if req.Qualifier != "" {
-		if ref.Qualifier != "" && ref.Qualifier != req.Qualifier {
-			return "", "", fault.New(fault.Invalid, "The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		if !validQualifier(req.Qualifier) {
-			return "", "", fault.New(fault.Invalid, "1 validation error detected: Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)", req.Qualifier)
-		}
-		qualifier = req.Qualifier
-	}
 	region := req.Region
 	if region == "" {
 		region = s.opts.Region
 	}
-	if ref.Region != "" && ref.Region != region || ref.Account != "" && ref.Account != s.opts.AccountID {
-		return "", "", fault.New(fault.NotFound, "Function not found: %s", req.FunctionName)
-	}
-	return ref.Name, qualifier, nil
-}
-
-// validQualifier reports whether q may name a version or alias:
-// $LATEST or 1-128 of [a-zA-Z0-9_-].
-func validQualifier(q string) bool {
-	if q == function.Latest {
-		return true
-	}
-	if len(q) == 0 || len(q) > 128 {
-		return false
-	}
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// checkPayload applies AWS's rule that a payload is JSON; an empty one is {}.
-func checkPayload(p []byte) ([]byte, error) {
-	if len(bytes.TrimSpace(p)) == 0 {
-		return []byte("{}"), nil
-	}
-	if json.Valid(p) {
-		return p, nil
-	}
-	var v any
-	err := json.Unmarshal(p, &v)
-	detail := "malformed JSON"
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		detail = fmt.Sprintf("%v (at byte %d)", syn, syn.Offset)
-	}
-	return nil, fault.New(fault.InvalidContent, "Could not parse request body into json: Could not parse payload into json: %s", detail)
+	return invoke.ParseTarget(req.FunctionName, req.Qualifier, region, s.opts.AccountID)
 }
