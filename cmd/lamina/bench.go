@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -51,32 +52,9 @@ logic as a plain net/http server, then measure:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Callers = callers
 			opts.Progress = cmd.ErrOrStderr()
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			rep, err := bench.RunInvoke(cmd.Context(), opts)
-			if err != nil {
-				return fmt.Errorf("bench invoke: %w", err)
-			}
-			if g.Output == outputJSON {
-				b, err := rep.JSON()
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), string(b))
-				return nil
-			}
-			fmt.Fprintln(cmd.ErrOrStderr())
-			rep.Print(cmd.OutOrStdout())
-			return nil
+			return runBench(cmd, g, cpuProfile, "bench invoke", func() (benchReport, error) {
+				return bench.RunInvoke(cmd.Context(), opts)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -87,4 +65,41 @@ logic as a plain net/http server, then measure:
 	f.IntVar(&opts.IdleInstances, "idle", 32, "idle instances the memory figure is averaged over")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and platform) to this file")
 	return cmd
+}
+
+// benchReport is what every benchmark returns.
+type benchReport interface {
+	JSON() ([]byte, error)
+	Print(w io.Writer)
+}
+
+// runBench runs one benchmark under an optional CPU profile and prints its
+// report as a table or, with --output json, as JSON.
+func runBench(cmd *cobra.Command, g *globals, cpuProfile, what string, run func() (benchReport, error)) error {
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rep, err := run()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if g.Output == outputJSON {
+		b, err := rep.JSON()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), string(b))
+		return nil
+	}
+	fmt.Fprintln(cmd.ErrOrStderr())
+	rep.Print(cmd.OutOrStdout())
+	return nil
 }

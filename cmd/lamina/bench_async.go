@@ -1,10 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"runtime/pprof"
-
 	"github.com/spf13/cobra"
 
 	"github.com/lamina-dev/lamina/internal/bench"
@@ -30,32 +26,9 @@ and print both rates and their ratio.`,
   lamina bench async --output json > async.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			rep, err := bench.RunAsync(cmd.Context(), opts, cmd.ErrOrStderr())
-			if err != nil {
-				return fmt.Errorf("bench async: %w", err)
-			}
-			if g.Output == outputJSON {
-				b, err := rep.JSON()
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), string(b))
-				return nil
-			}
-			fmt.Fprintln(cmd.ErrOrStderr())
-			rep.Print(cmd.OutOrStdout())
-			return nil
+			return runBench(cmd, g, cpuProfile, "bench async", func() (benchReport, error) {
+				return bench.RunAsync(cmd.Context(), opts, cmd.ErrOrStderr())
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,21 +24,9 @@ and the ratio of the p99s, and check that every occurrence fired once.`,
   lamina bench schedules --output json > schedules.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, err := bench.RunSchedules(cmd.Context(), opts, cmd.ErrOrStderr())
-			if err != nil {
-				return fmt.Errorf("bench schedules: %w", err)
-			}
-			if g.Output == outputJSON {
-				b, err := rep.JSON()
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), string(b))
-				return nil
-			}
-			fmt.Fprintln(cmd.ErrOrStderr())
-			rep.Print(cmd.OutOrStdout())
-			return nil
+			return runBench(cmd, g, "", "bench schedules", func() (benchReport, error) {
+				return bench.RunSchedules(cmd.Context(), opts, cmd.ErrOrStderr())
+			})
 		},
 	}
 	f := cmd.Flags()
