@@ -1,10 +1,8 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/lamina-dev/lamina/internal/testfn"
 	"github.com/lamina-dev/lamina/pkg/laminatest"
 )
 
@@ -57,35 +56,12 @@ func TestInvokeHelp(t *testing.T) {
 	}
 }
 
-// gofnBootstrapZip builds the runtime's aws-lambda-go test function as a
+// gofnBootstrapZip is the runtime's aws-lambda-go test function as a
 // provided.al2023 package.
 func gofnBootstrapZip(t *testing.T) []byte {
 	t.Helper()
 	requireGo(t)
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./internal/runtime/testdata/gofn")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the gofn fixture: %v\n%s", err, b)
-	}
-	bin, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	f, err := w.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write(bin)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testfn.Zip(t)
 }
 
 // TestInvokeCommand runs `lamina invoke` in-process against a whole

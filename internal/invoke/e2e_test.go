@@ -1,18 +1,12 @@
 package invoke_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/lamina-dev/lamina/internal/testfn"
 	"github.com/lamina-dev/lamina/pkg/laminatest"
 )
 
@@ -31,54 +26,9 @@ import (
 // internal/runtime/testdata/gofn, built during the test) on a whole
 // in-process platform, through the aws-sdk-go-v2 Lambda client.
 
-var (
-	bootstrapOnce sync.Once
-	bootstrapZip  []byte
-	bootstrapErr  error
-)
-
-// gofnZip builds the fixture as a provided.al2023 bootstrap and zips it;
+// gofnZip is the aws-lambda-go fixture as a provided.al2023 package;
 // extra files make a package with another CodeSha256.
-func gofnZip(t *testing.T, extra ...string) []byte {
-	t.Helper()
-	bootstrapOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lamina-gofn-")
-		if err != nil {
-			bootstrapErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./internal/runtime/testdata/gofn")
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			bootstrapErr = fmt.Errorf("building the gofn fixture: %v\n%s", err, b)
-			return
-		}
-		bootstrapZip, bootstrapErr = os.ReadFile(out)
-	})
-	if bootstrapErr != nil {
-		t.Fatal(bootstrapErr)
-	}
-	var buf bytes.Buffer
-	w := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	f, err := w.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write(bootstrapZip)
-	for i, e := range extra {
-		f, _ := w.Create(fmt.Sprintf("extra-%d.txt", i))
-		f.Write([]byte(e))
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func gofnZip(t *testing.T, extra ...string) []byte { return testfn.Zip(t, extra...) }
 
 type platform struct {
 	p      *laminatest.Platform

@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,38 +21,13 @@ import (
 	schtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
 	"github.com/lamina-dev/lamina/internal/server"
+	"github.com/lamina-dev/lamina/internal/testfn"
 	"github.com/lamina-dev/lamina/pkg/laminatest"
 )
 
-// gofnZip builds the runtime's aws-lambda-go test function (which can
-// record the events it gets in a file) as a provided.al2023 package.
-func gofnZip(t *testing.T) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./internal/runtime/testdata/gofn")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the gofn fixture: %v\n%s", err, b)
-	}
-	bin, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	f, err := w.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write(bin)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+// gofnZip is the runtime's aws-lambda-go test function (which can record
+// the events it gets in a file) as a provided.al2023 package.
+func gofnZip(t *testing.T) []byte { return testfn.Zip(t) }
 
 // recordDir is a directory the functions (running as an unprivileged
 // user) can write their records to.
