@@ -66,6 +66,9 @@ type Options struct {
 	// Scheduler serves the EventBridge Scheduler API and the EventBridge
 	// rules API (a *schedule.Service).
 	Scheduler SchedulerService
+	// Gateway serves the API Gateway v2 (HTTP API) control plane under
+	// /v2/ (a *gateway.Service).
+	Gateway GatewayService
 }
 
 // Defaults.
@@ -139,6 +142,7 @@ func New(opts Options) *API {
 	a.routeDeadLetters()
 	a.routeScheduler()
 	a.routeEvents()
+	a.routeGateway()
 	// No body limit: an unknown operation is refused as such, whatever its size.
 	a.unknown = a.handler("UnknownOperation", math.MaxInt64, unknownOperation)
 	a.mux.Handle("/", a.unknown)
