@@ -44,6 +44,7 @@ type fakeFn struct {
 	tags        map[string]string
 	concurrency *int
 	eventInvoke map[string]function.EventInvokeConfig // by qualifier
+	urls        map[string]function.FunctionURLConfig // by qualifier
 }
 
 func newFakeRegistry() *fakeRegistry {
@@ -607,6 +608,131 @@ func (f *fakeRegistry) DeleteEventInvokeConfig(ctx context.Context, name, qualif
 	}
 	delete(fn.eventInvoke, qualifier)
 	return nil
+}
+
+// Function URLs: stored as given (validation is the registry's).
+
+func urlKey(q string) string {
+	if q == "" {
+		return function.Latest
+	}
+	return q
+}
+
+func (f *fakeRegistry) CreateFunctionURL(ctx context.Context, name, qualifier string, in function.FunctionURLInput) (function.FunctionURLConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("CreateFunctionURL"); err != nil {
+		return function.FunctionURLConfig{}, err
+	}
+	fn, err := f.fn(name)
+	if err != nil {
+		return function.FunctionURLConfig{}, err
+	}
+	q := urlKey(qualifier)
+	if _, ok := fn.urls[q]; ok {
+		return function.FunctionURLConfig{}, fault.New(fault.Conflict, "FunctionUrlConfig exists for this Lambda function")
+	}
+	c := function.FunctionURLConfig{URLID: "abcdefghijklmnopqrstuvwxyz012345", Qualifier: q, InvokeMode: function.InvokeModeBuffered,
+		Cors: in.Cors, CreationTime: f.now, LastModifiedTime: f.now}
+	if in.AuthType != nil {
+		c.AuthType = *in.AuthType
+	}
+	if in.InvokeMode != nil {
+		c.InvokeMode = *in.InvokeMode
+	}
+	if fn.urls == nil {
+		fn.urls = map[string]function.FunctionURLConfig{}
+	}
+	fn.urls[q] = c
+	return c, nil
+}
+
+func (f *fakeRegistry) GetFunctionURL(ctx context.Context, name, qualifier string) (function.FunctionURLConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("GetFunctionURL"); err != nil {
+		return function.FunctionURLConfig{}, err
+	}
+	fn, err := f.fn(name)
+	if err != nil {
+		return function.FunctionURLConfig{}, err
+	}
+	c, ok := fn.urls[urlKey(qualifier)]
+	if !ok {
+		return function.FunctionURLConfig{}, fault.New(fault.NotFound, "The resource you requested does not exist.")
+	}
+	return c, nil
+}
+
+func (f *fakeRegistry) UpdateFunctionURL(ctx context.Context, name, qualifier string, in function.FunctionURLInput) (function.FunctionURLConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("UpdateFunctionURL"); err != nil {
+		return function.FunctionURLConfig{}, err
+	}
+	fn, err := f.fn(name)
+	if err != nil {
+		return function.FunctionURLConfig{}, err
+	}
+	q := urlKey(qualifier)
+	c, ok := fn.urls[q]
+	if !ok {
+		return function.FunctionURLConfig{}, fault.New(fault.NotFound, "The resource you requested does not exist.")
+	}
+	if in.AuthType != nil {
+		c.AuthType = *in.AuthType
+	}
+	if in.InvokeMode != nil {
+		c.InvokeMode = *in.InvokeMode
+	}
+	if in.Cors != nil {
+		c.Cors = in.Cors
+	}
+	c.LastModifiedTime = f.now
+	fn.urls[q] = c
+	return c, nil
+}
+
+func (f *fakeRegistry) DeleteFunctionURL(ctx context.Context, name, qualifier string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("DeleteFunctionURL"); err != nil {
+		return err
+	}
+	fn, err := f.fn(name)
+	if err != nil {
+		return err
+	}
+	q := urlKey(qualifier)
+	if _, ok := fn.urls[q]; !ok {
+		return fault.New(fault.NotFound, "The resource you requested does not exist.")
+	}
+	delete(fn.urls, q)
+	return nil
+}
+
+func (f *fakeRegistry) ListFunctionURLs(ctx context.Context, name string, p function.Page) ([]function.FunctionURLConfig, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("ListFunctionURLs"); err != nil {
+		return nil, "", err
+	}
+	f.lastPage = p
+	fn, err := f.fn(name)
+	if err != nil {
+		return nil, "", err
+	}
+	var all []function.FunctionURLConfig
+	for _, q := range slices.Sorted(maps.Keys(fn.urls)) {
+		all = append(all, fn.urls[q])
+	}
+	out, next := pageOf(all, p)
+	return out, next, nil
+}
+
+func (f *fakeRegistry) FunctionURL(urlID, region string) string {
+	return function.DefaultFunctionURLBase(urlID, region)
 }
 
 // fakeClock is a settable clock.

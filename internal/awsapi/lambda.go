@@ -57,6 +57,12 @@ func (a *API) routeLambda() {
 		{"GET /2019-09-25/functions/{FunctionName}/event-invoke-config", "GetFunctionEventInvokeConfig", std, a.getFunctionEventInvokeConfig},
 		{"DELETE /2019-09-25/functions/{FunctionName}/event-invoke-config", "DeleteFunctionEventInvokeConfig", std, a.deleteFunctionEventInvokeConfig},
 		{"GET /2019-09-25/functions/{FunctionName}/event-invoke-config/list", "ListFunctionEventInvokeConfigs", std, a.listFunctionEventInvokeConfigs},
+
+		{"POST /2021-10-31/functions/{FunctionName}/url", "CreateFunctionUrlConfig", std, a.createFunctionURLConfig},
+		{"GET /2021-10-31/functions/{FunctionName}/url", "GetFunctionUrlConfig", std, a.getFunctionURLConfig},
+		{"PUT /2021-10-31/functions/{FunctionName}/url", "UpdateFunctionUrlConfig", std, a.updateFunctionURLConfig},
+		{"DELETE /2021-10-31/functions/{FunctionName}/url", "DeleteFunctionUrlConfig", std, a.deleteFunctionURLConfig},
+		{"GET /2021-10-31/functions/{FunctionName}/urls", "ListFunctionUrlConfigs", std, a.listFunctionURLConfigs},
 	} {
 		a.mux.Handle(rt.pattern, a.handler(rt.op, rt.limit, rt.h))
 	}

@@ -35,6 +35,14 @@ type FunctionRegistry interface {
 	ListEventInvokeConfigs(ctx context.Context, name string, page function.Page) ([]function.EventInvokeConfig, string, error)
 	DeleteEventInvokeConfig(ctx context.Context, name, qualifier string) error
 
+	CreateFunctionURL(ctx context.Context, name, qualifier string, in function.FunctionURLInput) (function.FunctionURLConfig, error)
+	GetFunctionURL(ctx context.Context, name, qualifier string) (function.FunctionURLConfig, error)
+	UpdateFunctionURL(ctx context.Context, name, qualifier string, in function.FunctionURLInput) (function.FunctionURLConfig, error)
+	DeleteFunctionURL(ctx context.Context, name, qualifier string) error
+	ListFunctionURLs(ctx context.Context, name string, page function.Page) ([]function.FunctionURLConfig, string, error)
+	// FunctionURL renders a URL config's FunctionUrl for the caller's region.
+	FunctionURL(urlID, region string) string
+
 	Tag(ctx context.Context, name string, tags map[string]string) error
 	Untag(ctx context.Context, name string, keys []string) error
 	Tags(ctx context.Context, name string) (map[string]string, error)

@@ -81,6 +81,9 @@ type fnDoc struct {
 	// EventInvoke holds asynchronous-invocation configs by qualifier
 	// ($LATEST, a version number or an alias name).
 	EventInvoke map[string]EventInvokeConfig `json:"eventInvoke,omitempty"`
+	// URLs holds function URL configs by qualifier ($LATEST or an alias
+	// name), functionurl.go.
+	URLs map[string]FunctionURLConfig `json:"urls,omitempty"`
 }
 
 // verRef is a published version as the document knows it.

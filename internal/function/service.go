@@ -90,6 +90,10 @@ type Options struct {
 	// Defaults: DefaultRegion and DefaultAccountID.
 	Region    string
 	AccountID string
+	// FunctionURLBase renders the FunctionUrl of a function URL config from
+	// its id and the caller's region; the server points it at the gateway
+	// listener. Nil = DefaultFunctionURLBase (port 3000).
+	FunctionURLBase func(urlID, region string) string
 }
 
 // Service is the function registry: definitions, code, versions, aliases,
@@ -921,6 +925,8 @@ func (s *Service) DeleteAlias(ctx context.Context, name, alias string) error {
 		delete(d.Aliases, alias)
 		delete(d.Provisioned, alias)
 		delete(d.EventInvoke, alias)
+		// The alias's URL goes with it (as AWS); its id stops answering.
+		delete(d.URLs, alias)
 		return nil
 	})
 	return err

@@ -58,6 +58,8 @@ type Snapshot struct {
 	Provisioned map[string]ProvisionedConfig
 	// EventInvoke are the asynchronous-invocation configs by qualifier.
 	EventInvoke map[string]EventInvokeConfig
+	// URLs are the function URL configs by qualifier ($LATEST or an alias).
+	URLs map[string]FunctionURLConfig
 
 	latest   *Target
 	versions map[string]*versionSlot // by version number
@@ -192,6 +194,10 @@ type viewEntry struct {
 type view struct {
 	s       *Service
 	entries sync.Map // name → *viewEntry
+	// urls indexes function URLs: URL id → function name, so the gateway
+	// finds a URL's function per request without scanning every snapshot.
+	// Kept under mu along with entries.
+	urls sync.Map
 
 	mu      sync.Mutex
 	subs    map[int]func(name string, snap *Snapshot)
@@ -215,6 +221,7 @@ func (v *view) build(name string, rev uint64, d *fnDoc, prev *Snapshot, written 
 		Aliases:     map[string]Alias{},
 		Provisioned: map[string]ProvisionedConfig{},
 		EventInvoke: make(map[string]EventInvokeConfig, len(d.EventInvoke)),
+		URLs:        make(map[string]FunctionURLConfig, len(d.URLs)),
 		latest:      newTarget(d.Latest),
 		versions:    make(map[string]*versionSlot, len(d.Versions)),
 		svc:         v.s,
@@ -229,6 +236,9 @@ func (v *view) build(name string, rev uint64, d *fnDoc, prev *Snapshot, written 
 	maps.Copy(snap.Provisioned, d.Provisioned)
 	for q, c := range d.EventInvoke {
 		snap.EventInvoke[q] = cloneEventInvoke(c)
+	}
+	for q, c := range d.URLs {
+		snap.URLs[q] = cloneFunctionURL(c)
 	}
 	for _, r := range d.Versions {
 		n := strconv.Itoa(r.N)
@@ -273,11 +283,27 @@ func (v *view) put(name string, rev uint64, d *fnDoc, written map[string]Version
 		snap = v.build(name, rev, d, prev, written)
 	}
 	v.entries.Store(name, &viewEntry{rev: rev, snap: snap})
+	v.indexURLs(name, prev, snap)
 	if prev == nil && snap == nil {
 		return
 	}
 	for _, fn := range v.subs {
 		fn(name, snap)
+	}
+}
+
+// indexURLs moves name's entries in the URL index from prev's URLs to
+// snap's (either may be nil). Called under v.mu.
+func (v *view) indexURLs(name string, prev, snap *Snapshot) {
+	if prev != nil {
+		for _, c := range prev.URLs {
+			v.urls.CompareAndDelete(c.URLID, name)
+		}
+	}
+	if snap != nil {
+		for _, c := range snap.URLs {
+			v.urls.Store(c.URLID, name)
+		}
 	}
 }
 
