@@ -19,6 +19,7 @@ import (
 	"github.com/lamina-dev/lamina/internal/awsapi"
 	"github.com/lamina-dev/lamina/internal/deadletter"
 	"github.com/lamina-dev/lamina/internal/function"
+	"github.com/lamina-dev/lamina/internal/gateway"
 	"github.com/lamina-dev/lamina/internal/invoke"
 	"github.com/lamina-dev/lamina/internal/invoke/async"
 	"github.com/lamina-dev/lamina/internal/runtime"
@@ -122,6 +123,10 @@ type Server struct {
 	pool      *runtime.Pool
 	invoker   *invoke.Service
 
+	gatewayDefs *gateway.Service
+	// gatewayHandler is the gateway listener's handler once the services are up.
+	gatewayHandler atomic.Pointer[http.Handler]
+
 	deadLetters *deadletter.Store
 	async       *async.Service
 	schedules   *schedule.Service
@@ -164,7 +169,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
 	s.edge = s.httpServer(s.edgeHandler())
-	s.gateway = s.httpServer(http.HandlerFunc(gatewayNotReady))
+	s.gateway = s.httpServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := s.gatewayHandler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		gatewayNotReady(w, r)
+	}))
 	go s.serve(s.edge, s.edgeLn)
 	go s.serve(s.gateway, s.gatewayLn)
 	s.log.Info("listening", "edge", s.EdgeURL(), "gateway", "http://"+s.gatewayLn.Addr().String())
@@ -183,7 +194,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("open store: %w", err)
 	}
 	s.store = st
-	s.functions, err = function.New(ctx, function.Options{Store: st, Limits: s.cfg.Limits, Logger: s.log.With("component", "function")})
+	gwPort := s.gatewayPort()
+	s.functions, err = function.New(ctx, function.Options{
+		Store:  st,
+		Limits: s.cfg.Limits,
+		Logger: s.log.With("component", "function"),
+		FunctionURLBase: func(urlID, region string) string {
+			return fmt.Sprintf("http://%s.lambda-url.%s.localhost:%s/", urlID, region, gwPort)
+		},
+	})
 	if err != nil {
 		return fmt.Errorf("function registry: %w", err)
 	}
@@ -221,6 +240,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.startEvents(ctx); err != nil {
 		return err
 	}
+	gw, err := s.startGateway(ctx)
+	if err != nil {
+		return err
+	}
 	var api http.Handler = awsapi.New(awsapi.Options{
 		Functions:   s.functions,
 		Invoker:     s.invoker,
@@ -228,9 +251,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Async:       s.async,
 		DeadLetters: deadLetterAPI{Store: s.deadLetters, async: s.async},
 		Scheduler:   s.schedules,
+		Gateway:     s.gatewayDefs,
 		Logger:      s.log.With("component", "awsapi"),
 	})
 	s.api.Store(&api)
+	s.gatewayHandler.Store(&gw)
 	s.ready.Store(true)
 	where := "embedded, data in " + s.cfg.DataDir
 	if s.cfg.NATSURL != "" {
@@ -315,8 +340,8 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "store": storeState})
 }
 
-// gatewayNotReady answers every request on the gateway port until the
-// gateway exists, in API Gateway's error shape.
+// gatewayNotReady answers requests on the gateway port until the services
+// are up, in API Gateway's error shape.
 func gatewayNotReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusNotFound)
@@ -376,6 +401,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.logs != nil {
 			if err := s.logs.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("close logs: %w", err))
+			}
+		}
+		if s.gatewayDefs != nil {
+			if err := s.gatewayDefs.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close gateway definitions: %w", err))
 			}
 		}
 		if s.functions != nil {
