@@ -91,6 +91,7 @@ cleanly; a second one exits at once.`,
 	f.IntVar(&maxEventAge, "max-event-age", 21600, "largest MaximumEventAgeInSeconds an event-invoke config may set (AWS: 21600)")
 	f.DurationVar(&cfg.DeadLetterRetention, "dlq-retention", 14*24*time.Hour, "how long the dead-letter store keeps failed events")
 	f.DurationVar(&cfg.ScheduleCatchUp, "schedule-catch-up", 5*time.Minute, "after downtime, missed schedule firings this recent are still fired (older ones are skipped)")
+	f.DurationVar(&cfg.GatewayIntegrationTimeout, "gateway-integration-timeout", 30*time.Second, "longest HTTP API integration timeout (timeoutInMillis) accepted and applied; AWS: 30s")
 	f.DurationVar(&cfg.KeepWarm, "keep-warm", 10*time.Minute, "how long an idle warm instance is kept before it is stopped")
 	f.BoolVar(&cfg.AllowRootFunctions, "allow-root-functions", false, "when running as root, let Python/Node functions run as root if no interpreter the sandbox user can run is installed (unsafe)")
 	f.DurationVar(&cfg.InitTimeout, "init-timeout", 10*time.Second, "how long a new instance may take from start to its first Runtime API /next")

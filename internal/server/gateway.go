@@ -32,8 +32,9 @@ func (s *Server) startGateway(ctx context.Context) (http.Handler, error) {
 	port := s.gatewayPort()
 	var err error
 	s.gatewayDefs, err = gateway.New(ctx, gateway.Options{
-		Store:  s.store,
-		Logger: s.log.With("component", "gateway"),
+		Store:                 s.store,
+		Logger:                s.log.With("component", "gateway"),
+		IntegrationTimeoutMax: s.cfg.GatewayIntegrationTimeout,
 		EndpointURL: func(apiID string) string {
 			return fmt.Sprintf("http://%s.execute-api.localhost:%s", apiID, port)
 		},
@@ -44,11 +45,12 @@ func (s *Server) startGateway(ctx context.Context) (http.Handler, error) {
 	inv := gatewayInvoker{s.invoker}
 	logger := s.log.With("component", "gateway")
 	apis := gateway.NewHandler(gateway.HandlerOptions{
-		Defs:      s.gatewayDefs,
-		Invoker:   inv,
-		Logger:    logger,
-		Throttler: limit.NewThrottler(clock.Real{}),
-		Validator: limit.NewValidator(),
+		Defs:               s.gatewayDefs,
+		Invoker:            inv,
+		IntegrationTimeout: s.cfg.GatewayIntegrationTimeout,
+		Logger:             logger,
+		Throttler:          limit.NewThrottler(clock.Real{}),
+		Validator:          limit.NewValidator(),
 		NewAuthorizer: func(apiID string, def gateway.Authorizer) (gateway.RequestAuthorizer, error) {
 			switch def.Type {
 			case gateway.AuthorizerJWT:

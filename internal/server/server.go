@@ -80,6 +80,9 @@ type Config struct {
 	// ScheduleCatchUp is how far back missed schedule firings are still
 	// fired after downtime (default 5 min; older ones are skipped and logged).
 	ScheduleCatchUp time.Duration
+	// GatewayIntegrationTimeout caps every HTTP API integration's timeout
+	// (default 30 s, as AWS; larger when configured).
+	GatewayIntegrationTimeout time.Duration
 	// NodeID names this node in leases (default: hostname and process id).
 	NodeID string
 	// Logger for everything (nil = slog.Default()).
