@@ -38,6 +38,22 @@ type event struct {
 type handler struct{}
 
 func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if ms, err := strconv.Atoi(os.Getenv("SLEEP_MS")); err == nil && ms > 0 {
+		// A slow function: sleeps before answering whatever it answers.
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+	if os.Getenv("AUTHORIZER") == "simple" {
+		return simpleAuthorizer(payload)
+	}
+	if os.Getenv("ECHO_PROXY") == "1" {
+		// An API Gateway proxy response (payload 1.0 needs one) whose body
+		// is the event received, as JSON text.
+		return json.Marshal(map[string]any{
+			"statusCode": 200,
+			"headers":    map[string]string{"Content-Type": "application/json"},
+			"body":       string(payload),
+		})
+	}
 	if f := os.Getenv("RECORD_ALL"); f != "" {
 		// A sink: every event is appended to the file, one compact JSON per line.
 		var buf bytes.Buffer
@@ -126,6 +142,33 @@ func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return envReport(ctx)
 	}
 	return nil, fmt.Errorf("unknown op %q", ev.Op)
+}
+
+// simpleAuthorizer answers as an HTTP API Lambda REQUEST authorizer with
+// payload 2.0 simple responses: authorized when the first identity source
+// value is "allow", with the context {"user":"u1"}. When RECORD_FILE is set
+// it appends one line per invocation (the identity), so tests can count
+// how often the authorizer ran (result caching).
+func simpleAuthorizer(payload []byte) ([]byte, error) {
+	var ev struct {
+		IdentitySource []string `json:"identitySource"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	first := ""
+	if len(ev.IdentitySource) > 0 {
+		first = ev.IdentitySource[0]
+	}
+	if f := os.Getenv("RECORD_FILE"); f != "" {
+		if err := appendFile(f, []byte(strconv.Quote(first)+"\n")); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(map[string]any{
+		"isAuthorized": first == "allow",
+		"context":      map[string]any{"user": "u1"},
+	})
 }
 
 func envReport(ctx context.Context) ([]byte, error) {
