@@ -24,6 +24,7 @@ same run, and print the ratios. A benchmark starts its own platform in-process
 	cmd.AddCommand(newBenchInvokeCommand(g))
 	cmd.AddCommand(newBenchSchedulesCommand(g))
 	cmd.AddCommand(newBenchAsyncCommand(g))
+	cmd.AddCommand(newBenchGatewayCommand(g))
 	return cmd
 }
 
