@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"runtime"
@@ -14,10 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
-	"github.com/lamina-dev/lamina/internal/server"
 )
 
 // GatewayOptions configure RunGateway. Zero fields take the defaults.
@@ -99,40 +95,13 @@ func RunGateway(ctx context.Context, opts GatewayOptions) (*GatewayReport, error
 	}
 	defer os.RemoveAll(dir)
 
-	say("building the aws-lambda-go function…")
-	bootstrapPath, _, err := buildPrograms(ctx, dir)
+	p, err := startEchoPlatform(ctx, dir, say)
 	if err != nil {
 		return nil, err
 	}
-
-	say("starting Lamina in-process (embedded JetStream in %s)…", dir)
-	srv, err := server.New(server.Config{
-		DataDir:       dir + "/data",
-		Listen:        "127.0.0.1:0",
-		GatewayListen: "127.0.0.1:0",
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := srv.Start(ctx); err != nil {
-		return nil, err
-	}
-	defer srv.Shutdown(context.WithoutCancel(ctx))
-
-	client := lambda.New(lambda.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.EdgeURL()),
-		Credentials:  credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-	})
-	zipped, err := zipBootstrap(bootstrapPath, nil)
-	if err != nil {
-		return nil, err
-	}
+	defer p.shutdown(ctx)
+	srv, client := p.srv, p.client
 	const fn = "bench-echo"
-	if err := createFunction(ctx, client, fn, zipped); err != nil {
-		return nil, err
-	}
 	got, err := client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)})
 	if err != nil {
 		return nil, fmt.Errorf("get function %s: %w", fn, err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,11 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
-	"github.com/lamina-dev/lamina/internal/server"
 )
 
 // InvokeOptions configure RunInvoke. Zero fields take the defaults.
@@ -101,38 +97,13 @@ func RunInvoke(ctx context.Context, opts InvokeOptions) (*InvokeReport, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	say("building the aws-lambda-go function and the net/http baseline…")
-	bootstrapPath, baselinePath, err := buildPrograms(ctx, dir)
+	p, err := startEchoPlatform(ctx, dir, say)
 	if err != nil {
 		return nil, err
 	}
-
-	say("starting Lamina in-process (embedded JetStream in %s)…", dir)
-	srv, err := server.New(server.Config{
-		DataDir:       dir + "/data",
-		Listen:        "127.0.0.1:0",
-		GatewayListen: "127.0.0.1:0",
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := srv.Start(ctx); err != nil {
-		return nil, err
-	}
-	defer srv.Shutdown(context.WithoutCancel(ctx))
-	client := lambda.New(lambda.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.EdgeURL()),
-		Credentials:  credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-	})
-	zipped, err := zipBootstrap(bootstrapPath, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := createFunction(ctx, client, "bench-echo", zipped); err != nil {
-		return nil, err
-	}
+	defer p.shutdown(ctx)
+	srv, client, zipped := p.srv, p.client, p.zipped
+	bootstrapPath, baselinePath := p.bootstrapPath, p.baselinePath
 
 	say("starting the net/http baseline…")
 	base, err := startBaseline(ctx, baselinePath)
