@@ -69,6 +69,8 @@ type Options struct {
 	// Gateway serves the API Gateway v2 (HTTP API) control plane under
 	// /v2/ (a *gateway.Service).
 	Gateway GatewayService
+	// APIKeys serves API keys and usage plans (REST API v1 paths, a *gateway.Keys).
+	APIKeys APIKeyService
 }
 
 // Defaults.
@@ -143,6 +145,7 @@ func New(opts Options) *API {
 	a.routeScheduler()
 	a.routeEvents()
 	a.routeGateway()
+	a.routeAPIKeys()
 	// No body limit: an unknown operation is refused as such, whatever its size.
 	a.unknown = a.handler("UnknownOperation", math.MaxInt64, unknownOperation)
 	a.mux.Handle("/", a.unknown)

@@ -44,6 +44,10 @@ func (s *Server) startGateway(ctx context.Context) (http.Handler, error) {
 	}
 	inv := gatewayInvoker{s.invoker}
 	logger := s.log.With("component", "gateway")
+	// API keys' view follows the store until background work stops on shutdown, before the store closes.
+	if s.gatewayKeys, err = gateway.NewKeys(s.background, gateway.KeyOptions{Store: s.store, Defs: s.gatewayDefs, Logger: logger, Throttler: limit.NewThrottler(clock.Real{}), QuotaWindow: limit.WindowStart}); err != nil {
+		return nil, fmt.Errorf("gateway API keys: %w", err)
+	}
 	apis := gateway.NewHandler(gateway.HandlerOptions{
 		Defs:               s.gatewayDefs,
 		Invoker:            inv,
@@ -51,6 +55,7 @@ func (s *Server) startGateway(ctx context.Context) (http.Handler, error) {
 		Logger:             logger,
 		Throttler:          limit.NewThrottler(clock.Real{}),
 		Validator:          limit.NewValidator(),
+		APIKeys:            s.gatewayKeys,
 		NewAuthorizer: func(apiID string, def gateway.Authorizer) (gateway.RequestAuthorizer, error) {
 			switch def.Type {
 			case gateway.AuthorizerJWT:

@@ -127,6 +127,7 @@ type Server struct {
 	invoker   *invoke.Service
 
 	gatewayDefs *gateway.Service
+	gatewayKeys *gateway.Keys
 	// gatewayHandler is the gateway listener's handler once the services are up.
 	gatewayHandler atomic.Pointer[http.Handler]
 
@@ -255,6 +256,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		DeadLetters: deadLetterAPI{Store: s.deadLetters, async: s.async},
 		Scheduler:   s.schedules,
 		Gateway:     s.gatewayDefs,
+		APIKeys:     s.gatewayKeys,
 		Logger:      s.log.With("component", "awsapi"),
 	})
 	s.api.Store(&api)
