@@ -200,12 +200,13 @@ func (h *handler) integrate(w http.ResponseWriter, r *http.Request, cors bool, i
 		writeMessage(w, http.StatusInternalServerError, msgInternal)
 		return
 	case functionError:
-		// HTTP APIs answer a function error (a function timeout included)
-		// with 500 {"message":"Internal Server Error"}; REST APIs' 502
-		// "Internal server error" is not theirs.
+		// AWS's documented rule (Lambda developer guide, "Handling Lambda
+		// errors with an API Gateway API"): an invocation Lambda rejects is
+		// a 500, a function that runs and fails (a function timeout
+		// included) or answers in the wrong format is a 502.
 		rec.integrationStatus = http.StatusOK
 		rec.integrationError = "function error: " + truncate(string(result), 512)
-		writeMessage(w, http.StatusInternalServerError, msgInternal)
+		writeMessage(w, http.StatusBadGateway, msgInternal)
 		return
 	}
 
@@ -218,7 +219,7 @@ func (h *handler) integrate(w http.ResponseWriter, r *http.Request, cors bool, i
 	if err != nil {
 		rec.integrationStatus = http.StatusOK
 		rec.integrationError = fmt.Sprintf("malformed Lambda proxy response: %v", err)
-		writeMessage(w, http.StatusInternalServerError, msgInternal)
+		writeMessage(w, http.StatusBadGateway, msgInternal)
 		return
 	}
 	rec.integrationStatus = resp.StatusCode

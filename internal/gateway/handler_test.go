@@ -539,9 +539,9 @@ func TestIntegrationErrors(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"/fail", 500, "Internal Server Error"},          // function error: HTTP APIs answer 500
-		{"/gone", 500, "Internal Server Error"},          // function missing
-		{"/garbage", 500, "Internal Server Error"},       // malformed result
+		{"/fail", 502, "Internal Server Error"},          // function error
+		{"/gone", 500, "Internal Server Error"},          // function missing: Lambda refused the invocation
+		{"/garbage", 502, "Internal Server Error"},       // malformed result
 		{"/nointegration", 500, "Internal Server Error"}, // route without target
 		{"/slow", 503, "Service Unavailable"},            // past the integration's 50 ms
 	}
@@ -885,7 +885,7 @@ func TestAccessLog(t *testing.T) {
 			t.Errorf("no %s", k)
 		}
 	}
-	if msg, _ := recs[1]["integrationErrorMessage"].(string); !strings.Contains(msg, "boom") || recs[1]["status"] != float64(500) {
+	if msg, _ := recs[1]["integrationErrorMessage"].(string); !strings.Contains(msg, "boom") || recs[1]["status"] != float64(502) {
 		t.Errorf("failed request's line = %v", recs[1])
 	}
 }

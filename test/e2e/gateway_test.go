@@ -154,7 +154,7 @@ func TestGatewayServesFunctions(t *testing.T) {
 			t.Errorf("no route: %d %s", resp.StatusCode, body)
 		}
 		resp, body = call("GET", p.GatewayURL+"/"+apiID+"/broken", "", nil)
-		if resp.StatusCode != 500 || !strings.Contains(string(body), "Internal Server Error") {
+		if resp.StatusCode != 502 || !strings.Contains(string(body), "Internal Server Error") {
 			t.Errorf("function error: %d %s", resp.StatusCode, body)
 		}
 	})
