@@ -139,6 +139,9 @@ type Request struct {
 	// MaxPayload overrides the payload limit (0 = MaxSyncPayload); the
 	// async path has already applied its own.
 	MaxPayload int
+	// PayloadIsJSON says the caller produced Payload with a JSON encoder
+	// itself (the gateway's events), so it is not validated again.
+	PayloadIsJSON bool
 }
 
 // Response is the outcome of an invocation that the platform accepted.
@@ -335,9 +338,11 @@ func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	payload, err := CheckPayload(req.Payload)
-	if err != nil {
-		return nil, err
+	payload := req.Payload
+	if !req.PayloadIsJSON {
+		if payload, err = CheckPayload(req.Payload); err != nil {
+			return nil, err
+		}
 	}
 
 	snap, err := s.reg.Snapshot(ctx, name)

@@ -54,7 +54,9 @@ func ParseV2(result []byte) (*Response, error) {
 	if !json.Valid(trimmed) {
 		return nil, malformed("result is not valid JSON")
 	}
-	if trimmed[0] == '{' {
+	// Only an object with a top-level "statusCode" is a response; a result
+	// that does not contain the string at all cannot be one, and skips the probe.
+	if trimmed[0] == '{' && bytes.Contains(trimmed, []byte(`"statusCode"`)) {
 		var probe map[string]json.RawMessage
 		if err := json.Unmarshal(trimmed, &probe); err != nil {
 			return nil, malformed("%v", err)
