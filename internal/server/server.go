@@ -349,8 +349,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 // are up, in API Gateway's error shape.
 func gatewayNotReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotFound)
-	_, _ = w.Write([]byte(`{"message":"Not Found"}`))
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"message":"Service Unavailable"}`))
 }
 
 // Shutdown stops accepting requests, lets in-flight ones finish until ctx
