@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -159,83 +158,6 @@ func RunGateway(ctx context.Context, opts GatewayOptions) (*GatewayReport, error
 		rep.Rows = append(rep.Rows, row)
 	}
 	return rep, nil
-}
-
-// loadLatencies is load (POST body to url from `callers` closed-loop
-// goroutines, warmup not counted, then d) returning the latencies of the
-// good answers and the count of bad ones, so that slices can be merged.
-func loadLatencies(ctx context.Context, client *http.Client, url string, body []byte, callers int, warmup, d time.Duration, check func([]byte) bool) ([]time.Duration, int, error) {
-	var (
-		mu       sync.Mutex
-		all      []time.Duration
-		errCount int
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	measureFrom := time.Now().Add(warmup)
-	end := measureFrom.Add(d)
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat := make([]time.Duration, 0, 1<<12)
-			errs := 0
-			var err1 error
-			for {
-				t0 := time.Now()
-				if t0.After(end) || ctx.Err() != nil {
-					break
-				}
-				err := postOnce(ctx, client, url, body, check)
-				t1 := time.Now()
-				if t0.Before(measureFrom) {
-					continue
-				}
-				if err != nil {
-					errs++
-					if err1 == nil {
-						err1 = err
-					}
-					continue
-				}
-				lat = append(lat, t1.Sub(t0))
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			errCount += errs
-			if firstErr == nil {
-				firstErr = err1
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if len(all) == 0 && firstErr != nil {
-		return nil, errCount, firstErr
-	}
-	return all, errCount, nil
-}
-
-// postOnce posts body to url and checks the answer: 200, no function
-// error, and a body that check accepts.
-func postOnce(ctx context.Context, client *http.Client, url string, body []byte, check func([]byte) bool) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" || !check(b) {
-		return fmt.Errorf("status %d, body %.200q", resp.StatusCode, b)
-	}
-	return nil
 }
 
 // quickCreateAPI calls CreateApi on the edge (the API Gateway v2 control

@@ -52,6 +52,27 @@ func summarize(lat []time.Duration, errors int, elapsed time.Duration) Stats {
 // then for d. A request counts only if it answers 200 and check accepts
 // the body.
 func load(ctx context.Context, client *http.Client, url string, body []byte, callers int, warmup, d time.Duration, check func([]byte) bool) (Stats, error) {
+	lat, errs, err := loadLatencies(ctx, client, url, body, callers, warmup, d, check)
+	if err != nil {
+		return Stats{Errors: errs}, err
+	}
+	return summarize(lat, errs, d), nil
+}
+
+// newClient makes an HTTP client that keeps one connection per caller.
+func newClient(callers int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = callers * 2
+	t.MaxIdleConnsPerHost = callers * 2
+	t.DisableCompression = true
+	return &http.Client{Transport: t}
+}
+
+// loadLatencies is load's measurement: the latencies of the good answers
+// and the count of bad ones, unsummarised, so that the gateway benchmark
+// can merge the slices of its alternating rounds. It fails only when no
+// request succeeded.
+func loadLatencies(ctx context.Context, client *http.Client, url string, body []byte, callers int, warmup, d time.Duration, check func([]byte) bool) ([]time.Duration, int, error) {
 	var (
 		mu       sync.Mutex
 		all      []time.Duration
@@ -59,14 +80,13 @@ func load(ctx context.Context, client *http.Client, url string, body []byte, cal
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	start := time.Now()
-	measureFrom := start.Add(warmup)
+	measureFrom := time.Now().Add(warmup)
 	end := measureFrom.Add(d)
 	for range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, 1<<14)
+			lat := make([]time.Duration, 0, 1<<12)
 			errs := 0
 			var err1 error
 			for {
@@ -74,17 +94,7 @@ func load(ctx context.Context, client *http.Client, url string, body []byte, cal
 				if t0.After(end) || ctx.Err() != nil {
 					break
 				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-				resp, err := client.Do(req)
-				if err == nil {
-					b, rerr := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if rerr != nil {
-						err = rerr
-					} else if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" || !check(b) {
-						err = fmt.Errorf("status %d, body %.200q", resp.StatusCode, b)
-					}
-				}
+				err := postOnce(ctx, client, url, body, check)
 				t1 := time.Now()
 				if t0.Before(measureFrom) {
 					continue
@@ -108,18 +118,30 @@ func load(ctx context.Context, client *http.Client, url string, body []byte, cal
 		}()
 	}
 	wg.Wait()
-	s := summarize(all, errCount, d)
-	if s.Requests == 0 && firstErr != nil {
-		return s, firstErr
+	if len(all) == 0 && firstErr != nil {
+		return nil, errCount, firstErr
 	}
-	return s, nil
+	return all, errCount, nil
 }
 
-// newClient makes an HTTP client that keeps one connection per caller.
-func newClient(callers int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = callers * 2
-	t.MaxIdleConnsPerHost = callers * 2
-	t.DisableCompression = true
-	return &http.Client{Transport: t}
+// postOnce posts body to url and checks the answer: 200, no function
+// error, and a body that check accepts.
+func postOnce(ctx context.Context, client *http.Client, url string, body []byte, check func([]byte) bool) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" || !check(b) {
+		return fmt.Errorf("status %d, body %.200q", resp.StatusCode, b)
+	}
+	return nil
 }
