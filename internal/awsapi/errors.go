@@ -132,12 +132,6 @@ func (a *API) renderError(w http.ResponseWriter, c *call, err error) {
 		}
 	}
 
-	if wire.Status >= 500 {
-		a.log.Error("request failed", "op", c.op, "requestId", c.id, "err", err)
-	} else {
-		a.log.Debug("request refused", "op", c.op, "requestId", c.id, "error", wire.Name, "err", err)
-	}
-
 	body := map[string]string{"Type": wire.Type, wire.MessageMember: message}
 	h := w.Header()
 	if wire == errTooManyRequests {
@@ -151,9 +145,22 @@ func (a *API) renderError(w http.ResponseWriter, c *call, err error) {
 		}
 		h.Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
 	}
+	a.writeWireError(w, c, wire, "application/json", body, err)
+}
+
+// writeWireError is the tail every error renderer shares: it logs err
+// (internal failures at Error, refusals at Debug) and writes body with the
+// X-Amzn-ErrorType header and wire's status.
+func (a *API) writeWireError(w http.ResponseWriter, c *call, wire *wireError, contentType string, body map[string]string, err error) {
+	if wire.Status >= 500 {
+		a.log.Error("request failed", "op", c.op, "requestId", c.id, "err", err)
+	} else {
+		a.log.Debug("request refused", "op", c.op, "requestId", c.id, "error", wire.Name, "err", err)
+	}
 	b, _ := json.Marshal(body)
+	h := w.Header()
 	h["X-Amzn-ErrorType"] = []string{wire.Name}
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(wire.Status)
 	_, _ = w.Write(b)

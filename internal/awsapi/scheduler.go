@@ -2,7 +2,6 @@ package awsapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -129,18 +128,7 @@ func (a *API) renderSchedulerError(w http.ResponseWriter, c *call, err error) {
 			wire, message = k, fe.Message
 		}
 	}
-	if wire.Status >= 500 {
-		a.log.Error("request failed", "op", c.op, "requestId", c.id, "err", err)
-	} else {
-		a.log.Debug("request refused", "op", c.op, "requestId", c.id, "error", wire.Name, "err", err)
-	}
-	b, _ := json.Marshal(map[string]string{wire.MessageMember: message})
-	h := w.Header()
-	h["X-Amzn-ErrorType"] = []string{wire.Name}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(wire.Status)
-	_, _ = w.Write(b)
+	a.writeWireError(w, c, wire, "application/json", map[string]string{wire.MessageMember: message}, err)
 }
 
 // queryLimit reads an optional page size from the query (0 when absent),

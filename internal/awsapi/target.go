@@ -136,18 +136,7 @@ func (a *API) renderJSONError(w http.ResponseWriter, svc *jsonService, c *call, 
 			wire, message = k, fe.Message
 		}
 	}
-	if wire.Status >= 500 {
-		a.log.Error("request failed", "op", c.op, "requestId", c.id, "err", err)
-	} else {
-		a.log.Debug("request refused", "op", c.op, "requestId", c.id, "error", wire.Name, "err", err)
-	}
-	b, _ := json.Marshal(map[string]string{"__type": wire.Name, "message": message})
-	h := w.Header()
-	h["X-Amzn-ErrorType"] = []string{wire.Name}
-	h.Set("Content-Type", svc.contentType)
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(wire.Status)
-	_, _ = w.Write(b)
+	a.writeWireError(w, c, wire, svc.contentType, map[string]string{"__type": wire.Name, "message": message}, err)
 }
 
 // writeTargetJSON sends a JSON-protocol success response.
