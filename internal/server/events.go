@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/lamina-dev/lamina/internal/deadletter"
+	"github.com/lamina-dev/lamina/internal/fault"
+	"github.com/lamina-dev/lamina/internal/function"
 	"github.com/lamina-dev/lamina/internal/invoke/async"
 	"github.com/lamina-dev/lamina/internal/schedule"
 	"github.com/lamina-dev/lamina/internal/schedule/engine"
@@ -21,21 +23,13 @@ type scheduleTarget struct {
 
 func (t scheduleTarget) Fire(ctx context.Context, firings []schedule.Firing) error {
 	reqs := make([]async.Request, 0, len(firings))
+	kept := make([]schedule.Firing, 0, len(firings))
 	for _, f := range firings {
 		d := f.Definition
-		kind := deadletter.SourceSchedule
-		if d.Kind == schedule.KindRule {
-			kind = deadletter.SourceRule
-		}
 		if !strings.HasPrefix(d.Target.Arn, "arn:aws:lambda:") {
 			// Only functions are targets today; the service refuses others,
 			// so this is a definition from a newer node: keep the firing.
-			if err := t.deadLetters.Put(ctx, &deadletter.Record{
-				Source: kind, SourceARN: d.ARN, RequestID: f.ID, Payload: f.Payload,
-				Condition: deadletter.DeliveryFailed, ErrorType: "UnsupportedTarget",
-				ErrorMessage: fmt.Sprintf("target %s is not a Lambda function", d.Target.Arn),
-				Destination:  d.Target.Arn, EnqueuedAt: f.ScheduledTime,
-			}); err != nil {
+			if err := t.deadLetter(ctx, f, "UnsupportedTarget", fmt.Sprintf("target %s is not a Lambda function", d.Target.Arn)); err != nil {
 				return err
 			}
 			continue
@@ -44,7 +38,7 @@ func (t scheduleTarget) Fire(ctx context.Context, firings []schedule.Firing) err
 			FunctionName: d.Target.Arn,
 			Payload:      f.Payload,
 			RequestID:    f.ID,
-			Source:       async.Source{Kind: kind, ARN: d.ARN},
+			Source:       async.Source{Kind: sourceKind(d), ARN: d.ARN},
 			AllowMissing: true,
 			Policy: &async.DeliveryPolicy{
 				MaximumRetryAttempts:     d.Target.MaximumRetryAttempts,
@@ -52,12 +46,54 @@ func (t scheduleTarget) Fire(ctx context.Context, firings []schedule.Firing) err
 				DeadLetterArn:            d.Target.DeadLetterArn,
 			},
 		})
+		kept = append(kept, f)
 	}
 	if len(reqs) == 0 {
 		return nil
 	}
-	_, err := t.async.EnqueueBatch(ctx, reqs)
-	return err
+	ids, err := t.async.EnqueueBatch(ctx, reqs)
+	if err == nil {
+		return nil
+	}
+	// The engine fires a refused batch again and again, so a firing the
+	// async service refuses for good (a target in another region, a
+	// payload over the limit) must not stay in it: it becomes a dead
+	// letter, and only store failures are left to the engine's retry.
+	for i, id := range ids {
+		if id != "" {
+			continue
+		}
+		if _, err := t.async.Enqueue(ctx, reqs[i]); err != nil {
+			if fault.KindOf(err) == fault.Internal {
+				return err
+			}
+			if err := t.deadLetter(ctx, kept[i], "InvalidTarget", err.Error()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deadLetter keeps a firing that cannot be delivered.
+func (t scheduleTarget) deadLetter(ctx context.Context, f schedule.Firing, errType, msg string) error {
+	d := f.Definition
+	name := d.Target.Arn
+	if ref, err := function.ParseRef(d.Target.Arn); err == nil {
+		name = ref.Name
+	}
+	return t.deadLetters.Put(ctx, &deadletter.Record{
+		FunctionName: name, Source: sourceKind(d), SourceARN: d.ARN, RequestID: f.ID, Payload: f.Payload,
+		Condition: deadletter.DeliveryFailed, ErrorType: errType, ErrorMessage: msg,
+		Destination: d.Target.Arn, EnqueuedAt: f.ScheduledTime,
+	})
+}
+
+func sourceKind(d *schedule.Definition) string {
+	if d.Kind == schedule.KindRule {
+		return deadletter.SourceRule
+	}
+	return deadletter.SourceSchedule
 }
 
 // deadLetterAPI is what the edge's dead-letter API needs: the store, and

@@ -310,6 +310,20 @@ func TestSchedulesFireFunctions(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// A schedule whose target the async service refuses for good (a
+	// function in another region): its firings become dead letters and
+	// never hold up the others.
+	if _, err := sch.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
+		Name:               aws.String("elsewhere"),
+		ScheduleExpression: aws.String("rate(1 second)"),
+		FlexibleTimeWindow: &schtypes.FlexibleTimeWindow{Mode: schtypes.FlexibleTimeWindowModeOff},
+		Target: &schtypes.Target{
+			Arn:     aws.String("arn:aws:lambda:eu-west-1:000000000000:function:ticker"),
+			RoleArn: aws.String("arn:aws:iam::000000000000:role/scheduler"),
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	eb := eventbridge.NewFromConfig(cfg)
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{
 		Name:               aws.String("rule-every-second"),
@@ -352,5 +366,12 @@ func TestSchedulesFireFunctions(t *testing.T) {
 	}
 	if fromScheduler > 6 {
 		t.Fatalf("%d scheduler firings in 5 s of rate(1 second)", fromScheduler)
+	}
+	dl := listDeadLetters(t, p.Endpoint, "ticker")
+	if len(dl.DeadLetters) < 3 {
+		t.Fatalf("%d dead letters for the schedule with an unreachable target, want one per firing (≥ 3)", len(dl.DeadLetters))
+	}
+	if d := dl.DeadLetters[0]; d.Condition != "DeliveryFailed" || !strings.Contains(d.ErrorMessage, "Function not found") {
+		t.Errorf("dead letter = %+v", d)
 	}
 }
