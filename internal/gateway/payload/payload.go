@@ -46,14 +46,6 @@ type Request struct {
 	Body []byte
 }
 
-// The functions (payload.go, response.go):
-//
-//	func BuildV1(r *http.Request, in *Request) ([]byte, error)  // events.APIGatewayProxyRequest JSON
-//	func BuildV2(r *http.Request, in *Request) ([]byte, error)  // events.APIGatewayV2HTTPRequest JSON
-//	func ParseV1(result []byte) (*Response, error)               // events.APIGatewayProxyResponse
-//	func ParseV2(result []byte) (*Response, error)               // events.APIGatewayV2HTTPResponse, or inferred
-//	func (r *Response) Write(w http.ResponseWriter)
-//
 // Bodies that are not valid UTF-8 text (by Content-Type and content) are
 // base64 with isBase64Encoded = true. A result that cannot be mapped is an
 // error: the gateway answers 502 {"message":"Internal Server Error"}.

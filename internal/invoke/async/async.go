@@ -181,16 +181,6 @@ type Stats struct {
 	Enqueued, Succeeded, Failed, Retried, Throttled, DeadLettered, Pending int64
 }
 
-// The Service's methods (implemented in worker.go, redrive.go):
-//
-//	New(ctx, Options) (*Service, error)        opens the stream and consumer; does not start workers
-//	(*Service).Start(ctx)                       starts the workers (they stop when ctx ends or on Close)
-//	(*Service).Enqueue(ctx, Request) (string, error)  validates, appends, returns the request id
-//	(*Service).EnqueueBatch(ctx, []Request) ([]string, error)  the same for many, with Stream.PublishBatch
-//	(*Service).Redrive(ctx, deadletter.Filter) (int, error)  re-enqueues dead letters with a fresh attempt count, deleting each record once its event is stored
-//	(*Service).Stats() Stats
-//	(*Service).Close(ctx) error                 stops fetching, waits for running events (until ctx ends)
-
 // Where events live in the store.
 const (
 	// StreamName is the stream of pending events (a work queue).
