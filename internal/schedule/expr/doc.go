@@ -82,12 +82,3 @@ type ParseOptions struct {
 	// AllowAt accepts at() (Scheduler only; rules do not).
 	AllowAt bool
 }
-
-// Parse (expr.go) parses an expression:
-//
-//	func Parse(expr string, opts ParseOptions) (Expression, error)
-//
-// Errors are *fault.Error of Kind Invalid whose message starts as AWS's does
-// ("Invalid Schedule Expression cron(0 10 * * * *).") and then says what is
-// wrong ("Day-of-month and day-of-week cannot both be specified; use ? in one
-// of them.").

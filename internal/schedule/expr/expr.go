@@ -19,6 +19,9 @@ const maxUnix = 1 << 62
 
 // Parse parses a rate(), cron() or at() expression. See the package
 // documentation for the syntax accepted and how firings are computed.
+// Errors are *fault.Error of Kind Invalid whose message starts as AWS's does
+// ("Invalid Schedule Expression cron(0 10 * * * *).") and then says what is
+// wrong.
 func Parse(expr string, opts ParseOptions) (Expression, error) {
 	loc := opts.Location
 	if loc == nil {
