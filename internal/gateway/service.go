@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lamina-dev/lamina/internal/clock"
@@ -74,9 +75,12 @@ type Service struct {
 	docs map[string]*APIDoc
 	// revs is the store revision behind each id's view entry (kept after a
 	// delete), so an older watch event never replaces a newer write.
-	revs    map[string]uint64
-	subs    map[int]func(id string, doc *APIDoc)
-	nextSub int
+	revs map[string]uint64
+	// defaultAPI is derived from docs on every change (under mu), so that
+	// the request path reads it without scanning every API.
+	defaultAPI atomic.Pointer[APIDoc]
+	subs       map[int]func(id string, doc *APIDoc)
+	nextSub    int
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -167,9 +171,12 @@ func (s *Service) Snapshot(id string) *APIDoc {
 
 // DefaultAPI implements Definitions. Should two APIs claim Default (two
 // concurrent taggings), the latest write wins, so every node agrees.
-func (s *Service) DefaultAPI() *APIDoc {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+func (s *Service) DefaultAPI() *APIDoc { return s.defaultAPI.Load() }
+
+// refreshDefault recomputes defaultAPI; called with mu held after every
+// change of docs. Should two APIs claim it (two taggings racing), the one
+// written last wins.
+func (s *Service) refreshDefault() {
 	var best *APIDoc
 	var bestRev uint64
 	for id, d := range s.docs {
@@ -177,7 +184,7 @@ func (s *Service) DefaultAPI() *APIDoc {
 			best, bestRev = d, s.revs[id]
 		}
 	}
-	return best
+	s.defaultAPI.Store(best)
 }
 
 // OnChange calls fn after every change the view sees (doc nil: deleted),
@@ -214,6 +221,7 @@ func (s *Service) apply(id string, doc *APIDoc, rev uint64) {
 	} else {
 		s.docs[id] = doc
 	}
+	s.refreshDefault()
 	subs := make([]func(string, *APIDoc), 0, len(s.subs))
 	for _, fn := range s.subs {
 		subs = append(subs, fn)
@@ -303,6 +311,7 @@ func (s *Service) dropUnseen(seen map[string]bool) {
 	for _, id := range gone {
 		s.mu.Lock()
 		delete(s.docs, id)
+		s.refreshDefault()
 		subs := make([]func(string, *APIDoc), 0, len(s.subs))
 		for _, fn := range s.subs {
 			subs = append(subs, fn)
