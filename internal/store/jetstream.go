@@ -648,6 +648,22 @@ func (s *jsStore) Objects(ctx context.Context, name string) (Objects, error) {
 	return &objectStore{s: s, name: name, obs: obs}, nil
 }
 
+func (s *jsStore) DeleteStream(ctx context.Context, name string) error {
+	if err := checkName("stream", name); err != nil {
+		return err
+	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	err := s.retry(ctx, func(ctx context.Context) error {
+		return s.js.DeleteStream(ctx, streamPrefix+name)
+	})
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("store: delete stream %q: %w", name, s.mapErr(err))
+	}
+	return nil
+}
+
 func (s *jsStore) Stream(ctx context.Context, cfg StreamConfig) (Stream, error) {
 	if err := checkName("stream", cfg.Name); err != nil {
 		return nil, err

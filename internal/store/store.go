@@ -77,6 +77,9 @@ type Store interface {
 	Objects(ctx context.Context, name string) (Objects, error)
 	// Leases opens (creating if needed) the lease table called name.
 	Leases(ctx context.Context, name string) (Leases, error)
+	// DeleteStream removes the stream called name and everything in it;
+	// a missing stream is not an error.
+	DeleteStream(ctx context.Context, name string) error
 	// Ping reports whether the store currently answers (used by health checks).
 	Ping(ctx context.Context) error
 	// Close releases the connection and, for an embedded server, shuts it down
@@ -168,6 +171,9 @@ type Stream interface {
 	Get(ctx context.Context, seq uint64) (*RawMessage, error)
 	// Purge removes all messages whose subject matches subject ("" = all).
 	Purge(ctx context.Context, subject string) error
+	// PurgeBefore removes every message whose sequence is below seq: one
+	// call compacts a log whose older entries are all dead.
+	PurgeBefore(ctx context.Context, seq uint64) error
 	// PublishBatch appends msgs without waiting for each confirmation in
 	// turn: it keeps a bounded number of writes in flight and returns once
 	// the store has confirmed or refused every one. seqs[i] is the sequence

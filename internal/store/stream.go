@@ -144,6 +144,19 @@ func (st *stream) Purge(ctx context.Context, subject string) error {
 	return nil
 }
 
+func (st *stream) PurgeBefore(ctx context.Context, seq uint64) error {
+	if err := st.s.check(); err != nil {
+		return err
+	}
+	if seq <= 1 {
+		return nil
+	}
+	if err := st.st.Purge(ctx, jetstream.WithPurgeSequence(seq)); err != nil {
+		return st.fail(fmt.Sprintf("purge before %d", seq), err)
+	}
+	return nil
+}
+
 func flattenHeader(h nats.Header) map[string]string {
 	if len(h) == 0 {
 		return nil

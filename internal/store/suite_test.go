@@ -141,6 +141,7 @@ func runSuite(t *testing.T, open func(t *testing.T) Store) {
 		{"StreamConcurrentFetchers", testStreamConcurrentFetchers},
 		{"StreamGetPurgeInfo", testStreamGetPurgeInfo},
 		{"StreamFilterAndConsumers", testStreamFilterAndConsumers},
+		{"StreamPurgeBeforeAndDelete", testStreamPurgeBeforeAndDelete},
 		{"StreamLargePayload", testStreamLargePayload},
 		{"StreamRead", testStreamRead},
 		{"StreamReadFollow", testStreamReadFollow},
@@ -720,6 +721,40 @@ func testStreamGetPurgeInfo(t *testing.T, st Store) {
 	}
 	if _, err := st.Stream(ctx, StreamConfig{Name: "bad name", Subjects: []string{"x"}}); err == nil {
 		t.Fatal("stream with invalid name opened")
+	}
+}
+
+func testStreamPurgeBeforeAndDelete(t *testing.T, st Store) {
+	ctx := testCtx(t, 20*time.Second)
+	name := uniq("pb")
+	s := mustStream(t, st, StreamConfig{Name: name})
+	for i := range 5 {
+		if _, err := s.Publish(ctx, name+".m", []byte{byte('a' + i)}, nil); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+	}
+	if err := s.PurgeBefore(ctx, 4); err != nil {
+		t.Fatalf("PurgeBefore: %v", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	if info.Messages != 2 || info.FirstSeq != 4 {
+		t.Fatalf("after PurgeBefore(4): %d messages from %d, want 2 from 4", info.Messages, info.FirstSeq)
+	}
+	if _, err := s.Get(ctx, 3); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(3) after purge: err = %v, want ErrNotFound", err)
+	}
+	if err := st.DeleteStream(ctx, name); err != nil {
+		t.Fatalf("DeleteStream: %v", err)
+	}
+	if err := st.DeleteStream(ctx, name); err != nil {
+		t.Fatalf("DeleteStream of a missing stream: %v", err)
+	}
+	s2 := mustStream(t, st, StreamConfig{Name: name})
+	if info, err := s2.Info(ctx); err != nil || info.Messages != 0 {
+		t.Fatalf("recreated stream: %+v, %v; want empty", info, err)
 	}
 }
 
