@@ -99,6 +99,8 @@ type API struct {
 	codeBodyLimit int64
 	// targets are the JSON-protocol services on POST / by X-Amz-Target prefix (target.go).
 	targets map[string]*jsonService
+	// queries are the query-protocol services by signing name (query_route.go).
+	queries map[string]*queryService
 }
 
 // New returns the edge handler.
@@ -148,7 +150,18 @@ func New(opts Options) *API {
 	a.routeAPIKeys()
 	// No body limit: an unknown operation is refused as such, whatever its size.
 	a.unknown = a.handler("UnknownOperation", math.MaxInt64, unknownOperation)
-	a.mux.Handle("/", a.unknown)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case a.queries != nil && isQueueURLPath(r.URL.Path):
+			// A query-protocol request sent to an SQS queue URL.
+			a.serveQuery(w, r, r.URL.Path)
+		case a.queries != nil && r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Query().Get("Action") != "":
+			// A query-protocol GET, such as an SNS SubscribeURL.
+			a.serveQuery(w, r, "")
+		default:
+			a.unknown.ServeHTTP(w, r)
+		}
+	})
 	return a
 }
 

@@ -87,7 +87,12 @@ func (a *API) routeTargets() {
 	a.mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
 		target := r.Header.Get("X-Amz-Target")
 		if target == "" {
-			a.unknown.ServeHTTP(w, r)
+			if len(a.queries) == 0 {
+				a.unknown.ServeHTTP(w, r)
+				return
+			}
+			// No target: the query protocol (query_route.go).
+			a.serveQuery(w, r, "")
 			return
 		}
 		prefix, op, _ := strings.Cut(target, ".")
