@@ -34,6 +34,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lamina-dev/lamina/internal/clock"
+	"github.com/lamina-dev/lamina/internal/esm"
+	"github.com/lamina-dev/lamina/internal/queue"
+	"github.com/lamina-dev/lamina/internal/topic"
 )
 
 // Options configure the edge.
@@ -71,6 +74,14 @@ type Options struct {
 	Gateway GatewayService
 	// APIKeys serves API keys and usage plans (REST API v1 paths, a *gateway.Keys).
 	APIKeys APIKeyService
+	// Queues serves the SQS API, both its JSON 1.0 and query protocols
+	// (a *queue.Service); nil leaves SQS unserved.
+	Queues queue.API
+	// Topics serves the SNS query API (a *topic.Service); nil leaves SNS unserved.
+	Topics topic.API
+	// EventSourceMappings serves the Lambda event source mapping
+	// operations (an *esm.Service).
+	EventSourceMappings esm.API
 }
 
 // Defaults.
@@ -148,6 +159,9 @@ func New(opts Options) *API {
 	a.routeEvents()
 	a.routeGateway()
 	a.routeAPIKeys()
+	a.routeSQS()
+	a.routeSNS()
+	a.routeEventSourceMappings()
 	// No body limit: an unknown operation is refused as such, whatever its size.
 	a.unknown = a.handler("UnknownOperation", math.MaxInt64, unknownOperation)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
