@@ -54,6 +54,9 @@ func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			"body":       string(payload),
 		})
 	}
+	if f := os.Getenv("SQS_BATCH"); f != "" {
+		return sqsBatch(f, payload)
+	}
 	if f := os.Getenv("RECORD_ALL"); f != "" {
 		// A sink: every event is appended to the file, one compact JSON per line.
 		var buf bytes.Buffer
@@ -169,6 +172,41 @@ func simpleAuthorizer(payload []byte) ([]byte, error) {
 		"isAuthorized": first == "allow",
 		"context":      map[string]any{"user": "u1"},
 	})
+}
+
+// sqsBatch is a queue worker with partial batch responses: each SQS
+// record's body is appended to file (one line each) unless the body
+// contains "poison", in which case the record is reported as a batch item
+// failure.
+func sqsBatch(file string, payload []byte) ([]byte, error) {
+	var ev struct {
+		Records []struct {
+			MessageID string `json:"messageId"`
+			Body      string `json:"body"`
+		} `json:"Records"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	type failure struct {
+		ItemIdentifier string `json:"itemIdentifier"`
+	}
+	failures := []failure{}
+	var lines []byte
+	for _, r := range ev.Records {
+		if strings.Contains(r.Body, "poison") {
+			failures = append(failures, failure{r.MessageID})
+			continue
+		}
+		lines = append(lines, r.Body...)
+		lines = append(lines, '\n')
+	}
+	if len(lines) > 0 {
+		if err := appendFile(file, lines); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(map[string]any{"batchItemFailures": failures})
 }
 
 func envReport(ctx context.Context) ([]byte, error) {
