@@ -72,6 +72,8 @@ HTTP API (the same API the AWS SDKs use) at --endpoint.`,
 		newLogsCommand(g),
 		newSchedulesCommand(g),
 		newDLQCommand(g),
+		newQueuesCommand(g),
+		newTopicsCommand(g),
 	)
 	return root
 }
