@@ -25,6 +25,8 @@ same run, and print the ratios. A benchmark starts its own platform in-process
 	cmd.AddCommand(newBenchSchedulesCommand(g))
 	cmd.AddCommand(newBenchAsyncCommand(g))
 	cmd.AddCommand(newBenchGatewayCommand(g))
+	cmd.AddCommand(newBenchSQSCommand(g))
+	cmd.AddCommand(newBenchESMCommand(g))
 	return cmd
 }
 

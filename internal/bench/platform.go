@@ -63,3 +63,22 @@ func startEchoPlatform(ctx context.Context, dir string, say func(string, ...any)
 }
 
 func (p *echoPlatform) shutdown(ctx context.Context) { _ = p.srv.Shutdown(context.WithoutCancel(ctx)) }
+
+// startBarePlatform starts Lamina in-process on free ports with its data
+// in dir, without deploying anything.
+func startBarePlatform(ctx context.Context, dir string, say func(string, ...any)) (*server.Server, error) {
+	say("starting Lamina in-process (embedded JetStream in %s)…", dir)
+	srv, err := server.New(server.Config{
+		DataDir:       dir + "/data",
+		Listen:        "127.0.0.1:0",
+		GatewayListen: "127.0.0.1:0",
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
