@@ -23,6 +23,18 @@
 // Every hand-off is stored before the message that carried it is
 // acknowledged, so a crash repeats work (duplicates) but loses none.
 //
+// Goroutines (all started by New, all stopped and awaited by Close): one
+// fan-out fetch loop feeding Options.Workers fan-out workers (records of
+// one FIFO topic always to the same worker, so they are handed on in
+// order); one HTTP fetch loop starting up to Options.HTTPWorkers delivery
+// goroutines; one sweeper of expired FIFO deduplication records. State is
+// only in the store; the service's own memory is a cache of compiled
+// filter policies.
+//
+// Time: NotBefore of HTTP retries, dedup windows and timestamps follow
+// Options.Clock; store heartbeats and redelivery delays of failed
+// fan-outs run on real time, as the store keeps AckWait on the wall clock.
+//
 // Files: service.go (Options, New, Close), keys.go (store layout, ARNs),
 // topics.go, subscriptions.go, tags.go (the control operations),
 // validate.go (SNS's input rules), publish.go (Publish, PublishBatch, FIFO
