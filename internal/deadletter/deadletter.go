@@ -42,6 +42,7 @@ const (
 	SourceSchedule    = "schedule"    // an EventBridge Scheduler schedule
 	SourceRule        = "rule"        // an EventBridge rule target
 	SourceDestination = "destination" // a destination record that could not be delivered
+	SourceTopic       = "sns"         // an SNS delivery that finally failed
 )
 
 // Conditions, as AWS's destination records name them.

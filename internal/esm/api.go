@@ -68,7 +68,8 @@ type CreateInput struct {
 }
 
 // UpdateInput is UpdateEventSourceMapping's input; nil fields keep their
-// value. Filters, when FiltersSet, replace the filters (empty = none).
+// value. Filters, when FiltersSet, replace the filters (empty = none). A
+// MaximumConcurrency of 0 removes the limit (an empty ScalingConfig).
 type UpdateInput struct {
 	FunctionName          string
 	Enabled               *bool

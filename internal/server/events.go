@@ -121,6 +121,7 @@ func (s *Server) startEvents(ctx context.Context) error {
 		Registry:    s.functions,
 		Invoker:     s.invoker,
 		DeadLetters: s.deadLetters,
+		Senders:     s.messagingSenders(),
 		MaxPayload:  s.cfg.AsyncMaxPayload,
 		Workers:     s.cfg.AsyncWorkers,
 		RetryBase:   s.cfg.AsyncRetryDelay,

@@ -18,14 +18,17 @@ import (
 
 	"github.com/lamina-dev/lamina/internal/awsapi"
 	"github.com/lamina-dev/lamina/internal/deadletter"
+	"github.com/lamina-dev/lamina/internal/esm"
 	"github.com/lamina-dev/lamina/internal/function"
 	"github.com/lamina-dev/lamina/internal/gateway"
 	"github.com/lamina-dev/lamina/internal/invoke"
 	"github.com/lamina-dev/lamina/internal/invoke/async"
+	"github.com/lamina-dev/lamina/internal/queue"
 	"github.com/lamina-dev/lamina/internal/runtime"
 	"github.com/lamina-dev/lamina/internal/schedule"
 	"github.com/lamina-dev/lamina/internal/store"
 	"github.com/lamina-dev/lamina/internal/telemetry"
+	"github.com/lamina-dev/lamina/internal/topic"
 )
 
 // Config is everything `lamina serve` can be told. Zero values take the
@@ -133,6 +136,9 @@ type Server struct {
 
 	deadLetters *deadletter.Store
 	async       *async.Service
+	queues      *queue.Service
+	topics      *topic.Service
+	mappings    *esm.Service
 	schedules   *schedule.Service
 	// background runs the async workers, the schedule engine and the
 	// dead-letter sweeper; cancelled first on shutdown.
@@ -244,20 +250,26 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.startEvents(ctx); err != nil {
 		return err
 	}
+	if err := s.startMessaging(ctx); err != nil {
+		return err
+	}
 	gw, err := s.startGateway(ctx)
 	if err != nil {
 		return err
 	}
 	var api http.Handler = awsapi.New(awsapi.Options{
-		Functions:   s.functions,
-		Invoker:     s.invoker,
-		Logs:        logs,
-		Async:       s.async,
-		DeadLetters: deadLetterAPI{Store: s.deadLetters, async: s.async},
-		Scheduler:   s.schedules,
-		Gateway:     s.gatewayDefs,
-		APIKeys:     s.gatewayKeys,
-		Logger:      s.log.With("component", "awsapi"),
+		Functions:           s.functions,
+		Invoker:             s.invoker,
+		Logs:                logs,
+		Async:               s.async,
+		DeadLetters:         deadLetterAPI{Store: s.deadLetters, async: s.async},
+		Scheduler:           s.schedules,
+		Gateway:             s.gatewayDefs,
+		APIKeys:             s.gatewayKeys,
+		Queues:              s.queues,
+		Topics:              s.topics,
+		EventSourceMappings: s.mappings,
+		Logger:              s.log.With("component", "awsapi"),
 	})
 	s.api.Store(&api)
 	s.gatewayHandler.Store(&gw)
@@ -314,6 +326,7 @@ type logSink interface {
 func (s *Server) edgeHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_lamina/health", s.health)
+	mux.HandleFunc("GET "+topic.CertPath, s.snsCertificate)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api := s.api.Load()
 		if api == nil {
@@ -386,6 +399,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			case <-ctx.Done():
 			}
 		}
+		errs = append(errs, s.closeMessaging()...)
 		if s.async != nil {
 			if err := s.async.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("close async: %w", err))
