@@ -14,7 +14,10 @@
 // POST / routing by X-Amz-Target), logs*.go (the CloudWatch Logs API over
 // the function log store), async.go (Event invocations), deadletters.go
 // (Lamina's own dead-letter API under /_lamina/v1/), scheduler*.go (the
-// EventBridge Scheduler API) and events*.go (EventBridge rules).
+// EventBridge Scheduler API), events*.go (EventBridge rules), query*.go (the
+// query protocol's codec and its POST / routing), sqs*.go (the SQS API in
+// both its JSON 1.0 and query protocols; sqs_digest.go its MD5 digests),
+// sns*.go (the SNS query API) and lambda_esm.go (event source mappings).
 package awsapi
 
 import (
