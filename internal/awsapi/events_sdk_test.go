@@ -80,7 +80,7 @@ func TestEventsSDK(t *testing.T) {
 				{Id: aws.String("fn-input"), Arn: aws.String(sdkFn), Input: aws.String(`{"k":"v"}`),
 					RetryPolicy:      &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(0), MaximumEventAgeInSeconds: aws.Int32(60)},
 					DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq")}},
-				{Id: aws.String("queue"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:q")},
+				{Id: aws.String("queue"), Arn: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/s")},
 				{Id: aws.String("xform"), Arn: aws.String(sdkFn), InputTransformer: &types.InputTransformer{InputTemplate: aws.String("<x>")}},
 			},
 		})
@@ -91,7 +91,7 @@ func TestEventsSDK(t *testing.T) {
 		for _, f := range out.FailedEntries {
 			failed[aws.ToString(f.TargetId)] = aws.ToString(f.ErrorCode) + ": " + aws.ToString(f.ErrorMessage)
 		}
-		if out.FailedEntryCount != 2 || !strings.Contains(failed["queue"], "only Lambda function targets") ||
+		if out.FailedEntryCount != 2 || !strings.Contains(failed["queue"], "SNS topic targets only") ||
 			!strings.Contains(failed["xform"], "InputTransformer is not supported") {
 			t.Errorf("PutTargets failed entries: %d %v", out.FailedEntryCount, failed)
 		}

@@ -130,7 +130,7 @@ func (r *scheduleRequest) input(name string) (schedule.ScheduleInput, error) {
 			{"SqsParameters", t.SqsParameters},
 		} {
 			if len(m.raw) > 0 && string(m.raw) != "null" {
-				return in, invalidParameter("Target.%s is not supported: Lamina invokes only Lambda function targets.", m.name)
+				return in, invalidParameter("Target.%s is not supported by Lamina yet.", m.name)
 			}
 		}
 		in.Target = &schedule.ScheduleTarget{Arn: t.Arn, RoleArn: t.RoleArn, Input: t.Input}

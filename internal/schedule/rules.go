@@ -426,7 +426,7 @@ func checkRuleTarget(t RuleTarget, member string) (RuleTarget, error) {
 // unsupportedRuleTarget says why Lamina cannot fire a valid target ("" if
 // it can).
 func unsupportedRuleTarget(t RuleTarget) string {
-	if err := checkLambdaTarget(t.Arn); err != nil {
+	if err := checkTarget(t.Arn); err != nil {
 		return err.Error()
 	}
 	if t.InputPath != nil && *t.InputPath != "$" && *t.InputPath != "" {

@@ -73,14 +73,14 @@ func TestRuleLifecycle(t *testing.T) {
 		{ID: "t1", Arn: testFn},
 		{ID: "t2", Arn: testFn + ":live", Input: ptr(`{"k":1}`), RetryPolicy: &RetryPolicy{MaximumRetryAttempts: ptr(int32(2))},
 			DeadLetterConfig: &DeadLetterConfig{Arn: "arn:aws:sqs:us-east-1:000000000000:dlq"}},
-		{ID: "q", Arn: "arn:aws:sqs:us-east-1:000000000000:queue"},
+		{ID: "q", Arn: "arn:aws:kinesis:us-east-1:000000000000:stream/s"},
 		{ID: "path", Arn: testFn, InputPath: ptr("$.detail")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(failed) != 2 || failed[0].TargetID != "q" || failed[1].TargetID != "path" ||
-		!strings.Contains(failed[0].ErrorMessage, "only Lambda function targets") || failed[0].ErrorCode != "ValidationException" {
+		!strings.Contains(failed[0].ErrorMessage, "SNS topic targets only") || failed[0].ErrorCode != "ValidationException" {
 		t.Fatalf("failed entries %+v", failed)
 	}
 	defs := e.defs(t)

@@ -32,9 +32,11 @@ var (
 	roleArnRE       = regexp.MustCompile(roleArnPattern)
 	sqsArnRE        = regexp.MustCompile(sqsArnPattern)
 	kmsKeyArnRE     = regexp.MustCompile(kmsKeyArnPattern)
-	// lambdaArnRE is a function ARN, optionally qualified: the only target
-	// Lamina fires today.
+	// lambdaArnRE is a function ARN, optionally qualified; queueArnRE and
+	// topicArnRE an SQS queue and an SNS topic: the targets Lamina fires.
 	lambdaArnRE = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]{1,64}(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
+	queueArnRE  = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,80}$`)
+	topicArnRE  = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,256}$`)
 )
 
 func invalid(format string, args ...any) *fault.Error {
@@ -89,10 +91,11 @@ func checkRange(v int32, member string, lo, hi int32) error {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// checkLambdaTarget refuses targets Lamina cannot fire.
-func checkLambdaTarget(arn string) error {
-	if !lambdaArnRE.MatchString(arn) {
-		return invalid("Target %s is not supported: Lamina invokes only Lambda function targets (arn:aws:lambda:<region>:<account>:function:<name>).", arn)
+// checkTarget refuses targets Lamina cannot fire: anything but a Lambda
+// function, an SQS queue or an SNS topic.
+func checkTarget(arn string) error {
+	if !lambdaArnRE.MatchString(arn) && !queueArnRE.MatchString(arn) && !topicArnRE.MatchString(arn) {
+		return invalid("Target %s is not supported: Lamina fires Lambda function, SQS queue and SNS topic targets only.", arn)
 	}
 	return nil
 }

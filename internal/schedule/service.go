@@ -502,7 +502,7 @@ func (s *Service) buildSchedule(in ScheduleInput, prev *Schedule) (*Schedule, er
 	if err := checkPattern(t.RoleArn, "target.roleArn", 1, 1600, roleArnRE, roleArnPattern); err != nil {
 		return nil, err
 	}
-	if err := checkLambdaTarget(t.Arn); err != nil {
+	if err := checkTarget(t.Arn); err != nil {
 		return nil, err
 	}
 	if err := checkJSONInput(t.Input, "target.input", 0); err != nil {

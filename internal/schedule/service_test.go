@@ -148,7 +148,7 @@ func TestCreateScheduleValidation(t *testing.T) {
 		{"no target arn", func(in *ScheduleInput) { in.Target.Arn = "" }, "'target.arn'"},
 		{"no role", func(in *ScheduleInput) { in.Target.RoleArn = "" }, "'target.roleArn'"},
 		{"bad role", func(in *ScheduleInput) { in.Target.RoleArn = "role" }, "at 'target.roleArn'"},
-		{"sqs target", func(in *ScheduleInput) { in.Target.Arn = "arn:aws:sqs:us-east-1:000000000000:q" }, "only Lambda function targets"},
+		{"kinesis target", func(in *ScheduleInput) { in.Target.Arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s" }, "SNS topic targets only"},
 		{"input not JSON", func(in *ScheduleInput) { in.Target.Input = ptr("{") }, "well-formed JSON"},
 		{"empty input", func(in *ScheduleInput) { in.Target.Input = ptr("") }, "greater than or equal to 1"},
 		{"retry attempts", func(in *ScheduleInput) { in.Target.RetryPolicy = &RetryPolicy{MaximumRetryAttempts: ptr(int32(186))} }, "less than or equal to 185"},

@@ -19,6 +19,8 @@ import (
 type scheduleTarget struct {
 	async       *async.Service
 	deadLetters *deadletter.Store
+	// senders deliver to queue ("sqs") and topic ("sns") targets.
+	senders map[string]async.Sender
 }
 
 func (t scheduleTarget) Fire(ctx context.Context, firings []schedule.Firing) error {
@@ -27,9 +29,7 @@ func (t scheduleTarget) Fire(ctx context.Context, firings []schedule.Firing) err
 	for _, f := range firings {
 		d := f.Definition
 		if !strings.HasPrefix(d.Target.Arn, "arn:aws:lambda:") {
-			// Only functions are targets today; the service refuses others,
-			// so this is a definition from a newer node: keep the firing.
-			if err := t.deadLetter(ctx, f, "UnsupportedTarget", fmt.Sprintf("target %s is not a Lambda function", d.Target.Arn)); err != nil {
+			if err := t.send(ctx, f); err != nil {
 				return err
 			}
 			continue
@@ -73,6 +73,27 @@ func (t scheduleTarget) Fire(ctx context.Context, firings []schedule.Firing) err
 		}
 	}
 	return nil
+}
+
+// send delivers a firing to a queue or topic target: the payload is the
+// message body. A store failure is returned for the engine to fire again
+// (at least once); a refusal that will not change (a missing queue, a FIFO
+// queue without a message group) becomes a dead letter.
+func (t scheduleTarget) send(ctx context.Context, f schedule.Firing) error {
+	arn := f.Definition.Target.Arn
+	service := ""
+	if parts := strings.SplitN(arn, ":", 4); len(parts) == 4 {
+		service = parts[2]
+	}
+	sender := t.senders[service]
+	if sender == nil {
+		return t.deadLetter(ctx, f, "UnsupportedTarget", fmt.Sprintf("target %s is not a function, queue or topic", arn))
+	}
+	err := sender.Send(ctx, arn, f.Payload, nil)
+	if err == nil || fault.KindOf(err) == fault.Internal {
+		return err
+	}
+	return t.deadLetter(ctx, f, "InvalidTarget", err.Error())
 }
 
 // deadLetter keeps a firing that cannot be delivered.
@@ -130,14 +151,13 @@ func (s *Server) startEvents(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("async invoke: %w", err)
 	}
-	s.async.Start(s.background)
 	s.schedules, err = schedule.New(ctx, schedule.Options{Store: s.store, Logger: s.log.With("component", "schedule")})
 	if err != nil {
 		return fmt.Errorf("schedules: %w", err)
 	}
 	eng, err := engine.New(engine.Options{
 		Store:      s.store,
-		Target:     scheduleTarget{async: s.async, deadLetters: s.deadLetters},
+		Target:     scheduleTarget{async: s.async, deadLetters: s.deadLetters, senders: s.messagingSenders()},
 		Logger:     s.log.With("component", "schedule-engine"),
 		NodeID:     s.cfg.NodeID,
 		CatchUp:    s.cfg.ScheduleCatchUp,
@@ -146,12 +166,19 @@ func (s *Server) startEvents(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("schedule engine: %w", err)
 	}
+	s.engine = eng
+	return nil
+}
+
+// runEvents starts the async workers and the schedule engine, once the
+// queues and topics they may deliver to are open.
+func (s *Server) runEvents() {
+	s.async.Start(s.background)
 	s.engineDone = make(chan struct{})
 	go func() {
 		defer close(s.engineDone)
-		if err := eng.Run(s.background); err != nil && s.background.Err() == nil {
+		if err := s.engine.Run(s.background); err != nil && s.background.Err() == nil {
 			s.log.Error("schedule engine stopped", "err", err)
 		}
 	}()
-	return nil
 }

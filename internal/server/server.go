@@ -26,6 +26,7 @@ import (
 	"github.com/lamina-dev/lamina/internal/queue"
 	"github.com/lamina-dev/lamina/internal/runtime"
 	"github.com/lamina-dev/lamina/internal/schedule"
+	"github.com/lamina-dev/lamina/internal/schedule/engine"
 	"github.com/lamina-dev/lamina/internal/store"
 	"github.com/lamina-dev/lamina/internal/telemetry"
 	"github.com/lamina-dev/lamina/internal/topic"
@@ -144,6 +145,7 @@ type Server struct {
 	// dead-letter sweeper; cancelled first on shutdown.
 	background     context.Context
 	stopBackground context.CancelFunc
+	engine         *engine.Engine
 	engineDone     chan struct{}
 
 	shutdownOnce sync.Once
@@ -253,6 +255,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.startMessaging(ctx); err != nil {
 		return err
 	}
+	s.runEvents()
 	gw, err := s.startGateway(ctx)
 	if err != nil {
 		return err
