@@ -35,6 +35,10 @@ func (g *globals) queueURL(ctx context.Context, c *sqs.Client, nameOrURL string)
 	}
 	out, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(nameOrURL)})
 	if err != nil {
+		var missing *sqstypes.QueueDoesNotExist
+		if errors.As(err, &missing) {
+			return "", fmt.Errorf("no queue named %q (see: lamina queues list)", nameOrURL)
+		}
 		return "", g.apiError(err)
 	}
 	return aws.ToString(out.QueueUrl), nil
@@ -341,6 +345,17 @@ prints the messages with all their attributes.`,
 			got, err := c.ReceiveMessage(ctx, in)
 			if err != nil {
 				return g.apiError(err)
+			}
+			if cmd.Flags().Changed("visibility") && visibility < time.Second && len(got.Messages) > 0 && !del {
+				// The SDK cannot send VisibilityTimeout 0 on a receive (it
+				// omits zero), so the messages are made visible again here.
+				entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, len(got.Messages))
+				for i, m := range got.Messages {
+					entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle}
+				}
+				if _, err := c.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(u), Entries: entries}); err != nil {
+					return g.apiError(err)
+				}
 			}
 			if del && len(got.Messages) > 0 {
 				entries := make([]sqstypes.DeleteMessageBatchRequestEntry, len(got.Messages))
