@@ -23,6 +23,62 @@ const (
 	maxBatchEntryIDLen   = 80
 )
 
+// messageQueueName is sqsQueueName for the message operations: the plain
+// URLs clients send (http(s)://host[:port]/account/name, all of letters,
+// digits and a few marks) are split without url.Parse, which gives the
+// same path for them; anything else goes through sqsQueueName.
+func (a *API) messageQueueName(raw string) (string, error) {
+	rest, ok := strings.CutPrefix(raw, "http://")
+	if !ok {
+		rest, ok = strings.CutPrefix(raw, "https://")
+	}
+	if ok {
+		if slash := strings.IndexByte(rest, '/'); slash > 0 && plainHost(rest[:slash]) {
+			account, name, ok := strings.Cut(rest[slash+1:], "/")
+			if ok && account == a.opts.AccountID && plainPathSegment(account) && plainPathSegment(name) {
+				return name, nil
+			}
+		}
+	}
+	return a.sqsQueueName(raw)
+}
+
+// plainHost reports whether h is a host name or IPv4 address with an
+// optional port, which url.Parse takes as it is.
+func plainHost(h string) bool {
+	host, port, hasPort := strings.Cut(h, ":")
+	if host == "" || hasPort && port == "" {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainPathSegment reports whether s is a non-empty path segment that
+// needs no unescaping (queue names are letters, digits, - and _, and .fifo).
+func plainPathSegment(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func outOfRange(param string, v int, reason string) error {
 	return sqsError(queue.CodeInvalidParameterValue, "Value %d for parameter %s is invalid. Reason: %s", v, param, reason)
 }
@@ -35,16 +91,15 @@ func checkBatch(entryName string, ids []string) error {
 	case len(ids) > queue.MaxBatchEntries:
 		return sqsError(queue.CodeTooManyEntriesInBatch, "Maximum number of entries per request are %d. You have sent %d.", queue.MaxBatchEntries, len(ids))
 	}
-	seen := make(map[string]struct{}, len(ids))
-	for _, id := range ids {
+	// At most ten ids: a scan finds a repeat faster than a map.
+	for i, id := range ids {
 		if !validBatchEntryID(id) {
 			return sqsError(queue.CodeInvalidBatchEntryID,
 				"A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most %d letters long.", maxBatchEntryIDLen)
 		}
-		if _, dup := seen[id]; dup {
+		if slices.Contains(ids[:i], id) {
 			return sqsError(queue.CodeBatchEntryIdsNotDistinct, "Id %s repeated.", id)
 		}
-		seen[id] = struct{}{}
 	}
 	return nil
 }
@@ -139,6 +194,9 @@ func toSendInput(e *sqsSendEntry) (queue.SendInput, error) {
 		Body:            e.MessageBody,
 		MessageGroupID:  e.MessageGroupId,
 		DeduplicationID: e.MessageDeduplicationId,
+		// Computed now for the answer, and kept with the message for its
+		// receives.
+		BodyMD5: MD5OfBody(e.MessageBody),
 	}
 	if e.DelaySeconds != nil {
 		d := *e.DelaySeconds
@@ -158,12 +216,13 @@ func toSendInput(e *sqsSendEntry) (queue.SendInput, error) {
 }
 
 // sendResult is the answer for a sent message: the digests are of what the
-// client sent, which is what it checks them against.
-func sendResult(e *sqsSendEntry, r queue.SendResult) sqsSendResult {
+// client sent (msg is e converted by toSendInput), which is what it checks
+// them against.
+func sendResult(e *sqsSendEntry, msg *queue.SendInput, r queue.SendResult) sqsSendResult {
 	return sqsSendResult{
 		Id:                           e.Id,
 		MessageId:                    r.MessageID,
-		MD5OfMessageBody:             MD5OfBody(e.MessageBody),
+		MD5OfMessageBody:             msg.BodyMD5,
 		MD5OfMessageAttributes:       MD5OfMessageAttributes(e.MessageAttributes),
 		MD5OfMessageSystemAttributes: MD5OfMessageSystemAttributes(e.MessageSystemAttributes),
 		SequenceNumber:               r.SequenceNumber,
@@ -188,7 +247,7 @@ func errResultCount(got, want int) error {
 }
 
 func (a *API) sqsSendMessage(q *sqsReq, in *sqsSendEntry) (any, error) {
-	name, err := a.sqsQueueName(in.QueueUrl)
+	name, err := a.messageQueueName(in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -207,12 +266,12 @@ func (a *API) sqsSendMessage(q *sqsReq, in *sqsSendEntry) (any, error) {
 	if res[0].Err != nil {
 		return nil, res[0].Err
 	}
-	out := sendResult(in, res[0])
+	out := sendResult(in, &msg, res[0])
 	return out, nil
 }
 
 func (a *API) sqsSendMessageBatch(q *sqsReq, in *sqsSendBatchInput) (any, error) {
-	name, err := a.sqsQueueName(in.QueueUrl)
+	name, err := a.messageQueueName(in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +289,7 @@ func (a *API) sqsSendMessageBatch(q *sqsReq, in *sqsSendBatchInput) (any, error)
 	if total > queue.MaxMessageSize {
 		return nil, sqsError(queue.CodeBatchRequestTooLong, "Batch requested message too long. Total size %d exceeds %d bytes.", total, queue.MaxMessageSize)
 	}
-	out := sqsSendBatchOutput{Successful: []sqsSendResult{}, Failed: []sqsBatchError{}}
+	out := sqsSendBatchOutput{Successful: make([]sqsSendResult, 0, len(in.Entries)), Failed: []sqsBatchError{}}
 	msgs := make([]queue.SendInput, 0, len(in.Entries))
 	sent := make([]*sqsSendEntry, 0, len(in.Entries))
 	for i := range in.Entries {
@@ -256,14 +315,14 @@ func (a *API) sqsSendMessageBatch(q *sqsReq, in *sqsSendBatchInput) (any, error)
 				out.Failed = append(out.Failed, a.batchFailure(q.c, sent[i].Id, r.Err))
 				continue
 			}
-			out.Successful = append(out.Successful, sendResult(sent[i], r))
+			out.Successful = append(out.Successful, sendResult(sent[i], &msgs[i], r))
 		}
 	}
 	return out, nil
 }
 
 func (a *API) sqsReceiveMessage(q *sqsReq, in *sqsReceiveInput) (any, error) {
-	name, err := a.sqsQueueName(in.QueueUrl)
+	name, err := a.messageQueueName(in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -310,10 +369,14 @@ func (a *API) sqsReceiveMessage(q *sqsReq, in *sqsReceiveInput) (any, error) {
 	for i := range msgs {
 		m := &msgs[i]
 		attrs := fromQueueAttributes(m.Attributes)
+		digest := m.BodyMD5
+		if digest == "" {
+			digest = MD5OfBody(m.Body)
+		}
 		out.Messages[i] = sqsMessage{
 			MessageId:              m.MessageID,
 			ReceiptHandle:          m.ReceiptHandle,
-			MD5OfBody:              MD5OfBody(m.Body),
+			MD5OfBody:              digest,
 			Body:                   m.Body,
 			Attributes:             m.SystemAttributes,
 			MD5OfMessageAttributes: MD5OfMessageAttributes(attrs),
@@ -324,7 +387,7 @@ func (a *API) sqsReceiveMessage(q *sqsReq, in *sqsReceiveInput) (any, error) {
 }
 
 func (a *API) sqsDeleteMessage(q *sqsReq, in *sqsDeleteInput) (any, error) {
-	name, err := a.sqsQueueName(in.QueueUrl)
+	name, err := a.messageQueueName(in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +405,7 @@ func (a *API) sqsDeleteMessage(q *sqsReq, in *sqsDeleteInput) (any, error) {
 }
 
 func (a *API) sqsDeleteMessageBatch(q *sqsReq, in *sqsDeleteBatchInput) (any, error) {
-	name, err := a.sqsQueueName(in.QueueUrl)
+	name, err := a.messageQueueName(in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +416,7 @@ func (a *API) sqsDeleteMessageBatch(q *sqsReq, in *sqsDeleteBatchInput) (any, er
 	if err := checkBatch("DeleteMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
-	out := sqsDeleteBatchOutput{Successful: []sqsIDEntry{}, Failed: []sqsBatchError{}}
+	out := sqsDeleteBatchOutput{Successful: make([]sqsIDEntry, 0, len(in.Entries)), Failed: []sqsBatchError{}}
 	entries := make([]queue.DeleteEntry, 0, len(in.Entries))
 	for _, e := range in.Entries {
 		if e.ReceiptHandle == "" {
@@ -396,7 +459,7 @@ func visibilityChange(id, handle string, timeout *int) (queue.VisibilityChange, 
 }
 
 func (a *API) sqsChangeVisibility(q *sqsReq, in *sqsVisibilityInput) (any, error) {
-	name, err := a.sqsQueueName(in.QueueUrl)
+	name, err := a.messageQueueName(in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +478,7 @@ func (a *API) sqsChangeVisibility(q *sqsReq, in *sqsVisibilityInput) (any, error
 }
 
 func (a *API) sqsChangeVisibilityBatch(q *sqsReq, in *sqsVisibilityBatchInput) (any, error) {
-	name, err := a.sqsQueueName(in.QueueUrl)
+	name, err := a.messageQueueName(in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}

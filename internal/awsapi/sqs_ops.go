@@ -3,8 +3,12 @@ package awsapi
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"sync"
 
 	"github.com/lamina-dev/lamina/internal/queue"
 )
@@ -37,17 +41,14 @@ func newSQSOp[T any](a *API, name string, op func(*sqsReq, *T) (any, error), par
 		name: name,
 		json: func(w http.ResponseWriter, r *http.Request, c *call) error {
 			var in T
-			if err := decodeJSON(r, c, &in); err != nil {
+			if err := decodeSQSJSON(r, c, &in); err != nil {
 				return err
 			}
 			out, err := op(&sqsReq{r: r, c: c}, &in)
 			if err != nil {
 				return err
 			}
-			if out == nil {
-				out = struct{}{}
-			}
-			return writeTargetJSON(w, contentTypeJSON10, out)
+			return writeSQSJSON(w, out)
 		},
 		query: func(w http.ResponseWriter, r *http.Request, c *call, params url.Values) error {
 			in, err := parse(params)
@@ -60,6 +61,59 @@ func newSQSOp[T any](a *API, name string, op func(*sqsReq, *T) (any, error), par
 			}
 			return WriteQueryResponse(w, name, SQSQueryNamespace, c.id, out)
 		},
+	}
+}
+
+// sqsBodies recycles request bodies: every decoder copies what it keeps.
+var sqsBodies = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBody = 256 << 10
+
+// decodeSQSJSON is decodeJSON for the SQS operations: the hot ones go
+// through the fast decoders (sqs_fastjson.go) when those accept the body,
+// everything else through unmarshalBody, as decodeJSON does. The body is
+// read in one piece when its length is known.
+func decodeSQSJSON(r *http.Request, c *call, v any) error {
+	if r.Body == nil {
+		return nil
+	}
+	bp := sqsBodies.Get().(*[]byte)
+	body, err := readBody(r, (*bp)[:0])
+	if err != nil {
+		sqsBodies.Put(bp)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return requestTooLarge(c.op, c.limit)
+		}
+		return invalidContent("the body could not be read")
+	}
+	if !fastDecodeSQS(body, v) {
+		err = unmarshalBody(body, v)
+	}
+	if cap(body) <= maxPooledBody {
+		*bp = body[:0]
+		sqsBodies.Put(bp)
+	}
+	return err
+}
+
+// readBody appends r's body to b.
+func readBody(r *http.Request, b []byte) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= sqsJSONBodyLimit {
+		b = slices.Grow(b, int(n)+1)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, 4096)
+		}
+		n, err := r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
 	}
 }
 

@@ -35,6 +35,8 @@ type rec struct {
 	trace     string
 	dlqSource string
 	attrs     map[string]Attribute
+	// bodyMD5 is SendInput.BodyMD5; not journaled (a memo, not state).
+	bodyMD5 string
 }
 
 var errCorrupt = errors.New("queue: corrupt journal record")

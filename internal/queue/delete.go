@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -17,7 +18,22 @@ func (s *Service) Delete(ctx context.Context, name string, entries []DeleteEntry
 	}
 	results := make([]EntryResult, len(entries))
 	keys := make([]mkey, 0, len(entries))
-	seen := make(map[mkey]bool, len(entries))
+	// A repeat is found by a scan in an API batch (at most ten entries),
+	// by a map in the larger ones of event source mappings.
+	var seen map[mkey]bool
+	if len(entries) > 16 {
+		seen = make(map[mkey]bool, len(entries))
+	}
+	repeat := func(k mkey) bool {
+		if seen == nil {
+			return slices.Contains(keys, k)
+		}
+		if seen[k] {
+			return true
+		}
+		seen[k] = true
+		return false
+	}
 	q.mu.Lock()
 	for i, e := range entries {
 		results[i].ID = e.ID
@@ -27,10 +43,9 @@ func (s *Service) Delete(ctx context.Context, name string, entries []DeleteEntry
 			continue
 		}
 		m := q.msgs[h.key]
-		if m == nil || m.nonce != h.nonce || m.state == stMoving || seen[h.key] {
+		if m == nil || m.nonce != h.nonce || m.state == stMoving || repeat(h.key) {
 			continue
 		}
-		seen[h.key] = true
 		keys = append(keys, h.key)
 	}
 	q.mu.Unlock()

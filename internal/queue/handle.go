@@ -22,25 +22,47 @@ const handleVersion = 1
 const handleLen = 1 + 8 + 8 + 4 + 4 + 4
 
 func (h handle) String() string {
-	b := make([]byte, 0, handleLen)
+	var raw [handleLen]byte
+	var text [(handleLen*8 + 5) / 6]byte
+	b := raw[:0]
 	b = append(b, handleVersion)
 	b = binary.BigEndian.AppendUint64(b, h.inc)
 	b = binary.BigEndian.AppendUint64(b, h.key.seq)
 	b = binary.BigEndian.AppendUint32(b, h.key.idx)
 	b = binary.BigEndian.AppendUint32(b, h.nonce)
-	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
-	return base64.RawURLEncoding.EncodeToString(b)
+	b = binary.BigEndian.AppendUint32(b, checksum(b))
+	base64.RawURLEncoding.Encode(text[:], b)
+	return string(text[:])
 }
 
+// crcTable is CRC-32 (IEEE)'s table; checksum computes it over the
+// handle's bytes here rather than by crc32.ChecksumIEEE, whose argument
+// escapes and would cost each handle (made and parsed once per message
+// received) two more allocations.
+var crcTable = crc32.MakeTable(crc32.IEEE)
+
+func checksum(b []byte) uint32 {
+	c := ^uint32(0)
+	for _, x := range b {
+		c = crcTable[byte(c)^x] ^ c>>8
+	}
+	return ^c
+}
+
+// handleEncoding decodes handles (made once: Strict copies the encoding).
+var handleEncoding = base64.RawURLEncoding.Strict()
+
 func parseHandle(s string) (handle, bool) {
-	if base64.RawURLEncoding.DecodedLen(len(s)) != handleLen {
+	if handleEncoding.DecodedLen(len(s)) != handleLen {
 		return handle{}, false
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	var raw [handleLen + 3]byte
+	n, err := handleEncoding.Decode(raw[:], []byte(s))
+	b := raw[:n]
 	if err != nil || len(b) != handleLen || b[0] != handleVersion {
 		return handle{}, false
 	}
-	if crc32.ChecksumIEEE(b[:handleLen-4]) != binary.BigEndian.Uint32(b[handleLen-4:]) {
+	if checksum(b[:handleLen-4]) != binary.BigEndian.Uint32(b[handleLen-4:]) {
 		return handle{}, false
 	}
 	return handle{

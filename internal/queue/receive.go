@@ -178,6 +178,9 @@ func (q *queue) take(now time.Time, max int, vis time.Duration, maxRecv int, sel
 		}
 		return out, moves
 	}
+	if n := min(max, q.nReady); n > 0 {
+		out = make([]Message, 0, n)
+	}
 	for len(out) < max {
 		e, ok := q.ready.pop()
 		if !ok {
@@ -269,6 +272,7 @@ func (q *queue) view(m *message, sel selection) Message {
 		MessageID:                m.id,
 		ReceiptHandle:            handle{inc: q.inc, key: m.key, nonce: m.nonce}.String(),
 		Body:                     m.body,
+		BodyMD5:                  m.bodyMD5,
 		AllAttributes:            m.attrs,
 		SentTimestamp:            m.sent,
 		FirstReceiveTimestamp:    m.firstRecv,

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/lamina-dev/lamina/internal/fault"
 )
 
@@ -26,12 +25,17 @@ func (s *Service) Send(ctx context.Context, name string, msgs []SendInput) ([]Se
 	q.mu.Unlock()
 	now := s.clk.Now()
 	results := make([]SendResult, len(msgs))
+	// One allocation each for the batch's records and their ids: the
+	// records are copied into their messages once stored.
+	slab := make([]rec, len(msgs))
+	ids := newMessageIDs(len(msgs))
 	recs := make([]*rec, 0, len(msgs))
 	idxs := make([]int, 0, len(msgs))
 	total := 0
 	for i := range msgs {
 		results[i].ID = msgs[i].ID
-		r, size, err := s.prepare(&cfg, &msgs[i], now)
+		r := &slab[i]
+		size, err := s.prepare(&cfg, &msgs[i], now, r, ids[i])
 		if err != nil {
 			results[i].Err = err
 			continue
@@ -117,73 +121,75 @@ func (q *queue) sendFIFO(ctx context.Context, recs []*rec, idxs []int, results [
 	return nil
 }
 
-// prepare validates one message for a queue with cfg and returns its
-// journal form and its size as SQS counts it.
-func (s *Service) prepare(cfg *config, in *SendInput, now time.Time) (*rec, int, error) {
+// prepare validates one message for a queue with cfg, fills r with its
+// journal form under message id id, and returns its size as SQS counts it.
+// On an error r is left partly filled and unused.
+func (s *Service) prepare(cfg *config, in *SendInput, now time.Time, r *rec, id string) (int, error) {
 	if in.Body == "" {
-		return nil, 0, errMissing("MessageBody")
+		return 0, errMissing("MessageBody")
 	}
 	if !validBody(in.Body) {
-		return nil, 0, errContents()
+		return 0, errContents()
 	}
 	attrSize, err := checkAttributes(in.Attributes)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	r := &rec{
-		id:     uuid.NewString(),
-		body:   in.Body,
-		sent:   now,
-		delay:  cfg.delay,
-		sender: s.account,
-		group:  in.MessageGroupID,
-		dedup:  in.DeduplicationID,
+	*r = rec{
+		id:      id,
+		body:    in.Body,
+		sent:    now,
+		delay:   cfg.delay,
+		sender:  s.account,
+		group:   in.MessageGroupID,
+		dedup:   in.DeduplicationID,
+		bodyMD5: in.BodyMD5,
 	}
 	for name, a := range in.SystemAttributes {
 		if name != SysAWSTraceHeader || baseType(a.DataType) != "String" || a.StringValue == "" {
-			return nil, 0, errInvalidParam("Message system attribute name '%s' is invalid.", name)
+			return 0, errInvalidParam("Message system attribute name '%s' is invalid.", name)
 		}
 		r.trace = a.StringValue
 		attrSize += len(name) + len(a.DataType) + len(a.StringValue)
 	}
 	size := len(in.Body) + attrSize
 	if size > cfg.maxSize {
-		return nil, 0, errInvalidParam("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", cfg.maxSize)
+		return 0, errInvalidParam("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", cfg.maxSize)
 	}
 	if in.DelaySet {
 		secs := int64(in.Delay / time.Second)
 		if cfg.fifo {
-			return nil, 0, errInvalidParam("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", secs)
+			return 0, errInvalidParam("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", secs)
 		}
 		if in.Delay < 0 || in.Delay > MaxDelay {
-			return nil, 0, errInvalidParam("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", secs)
+			return 0, errInvalidParam("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", secs)
 		}
 		r.delay = in.Delay
 	}
 	if cfg.fifo {
 		if r.group == "" {
-			return nil, 0, errMissing("MessageGroupId")
+			return 0, errMissing("MessageGroupId")
 		}
 		if !validFIFOID(r.group) {
-			return nil, 0, errInvalidParam("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", r.group)
+			return 0, errInvalidParam("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", r.group)
 		}
 		switch {
 		case r.dedup != "":
 			if !validFIFOID(r.dedup) {
-				return nil, 0, errInvalidParam("Value %s for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", r.dedup)
+				return 0, errInvalidParam("Value %s for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", r.dedup)
 			}
 		case cfg.contentDedup:
 			sum := sha256.Sum256([]byte(in.Body))
 			r.dedup = hex.EncodeToString(sum[:])
 		default:
-			return nil, 0, errInvalidParam("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			return 0, errInvalidParam("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
 		}
 	} else {
 		if r.dedup != "" {
-			return nil, 0, errInvalidParam("Value %s for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.", r.dedup)
+			return 0, errInvalidParam("Value %s for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.", r.dedup)
 		}
 		if r.group != "" && !validFIFOID(r.group) {
-			return nil, 0, errInvalidParam("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", r.group)
+			return 0, errInvalidParam("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", r.group)
 		}
 	}
 	if len(in.Attributes) > 0 {
@@ -193,5 +199,5 @@ func (s *Service) prepare(cfg *config, in *SendInput, now time.Time) (*rec, int,
 			r.attrs[k] = a
 		}
 	}
-	return r, size, nil
+	return size, nil
 }

@@ -132,6 +132,11 @@ type SendInput struct {
 	// queue accepts a group id (fair queues) and refuses a dedup id.
 	MessageGroupID  string
 	DeduplicationID string
+	// BodyMD5 is an optional digest of Body that the caller has already
+	// computed (the SQS edge answers every send with it); it is kept in
+	// memory with the message and returned as Message.BodyMD5, so that
+	// receives need not hash the body again. The service does not check it.
+	BodyMD5 string
 }
 
 // SendResult is the outcome of one SendInput. Err, when set, is a
@@ -170,6 +175,9 @@ type Message struct {
 	MessageID     string
 	ReceiptHandle string
 	Body          string
+	// BodyMD5 is SendInput.BodyMD5 of the send, or "" when the sender gave
+	// none or the message was replayed from the journal.
+	BodyMD5 string
 	// Attributes are the message attributes selected by
 	// ReceiveInput.AttributeNames.
 	Attributes map[string]Attribute
