@@ -25,7 +25,8 @@ import (
 // parameters, and the output struct carries both encodings' names. Files:
 // sqs.go (routing, the error catalogue, queue URLs), sqs_shapes.go,
 // sqs_ops.go (the adapter and the queue operations), sqs_messages.go
-// (messages and batches), sqs_query.go, sqs_digest.go (MD5 digests).
+// (messages and batches), sqs_query.go, sqs_digest.go (MD5 digests), sqs_fastjson*.go (hand-written
+// JSON for the hot operations, falling back to encoding/json).
 //
 // Queue URLs are {scheme}://{host the client used}/{account}/{name}; any
 // host is accepted back, since only the path names the queue.
