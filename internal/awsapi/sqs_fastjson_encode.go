@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/lamina-dev/lamina/internal/jsonenc"
 )
 
 // The answers of the SQS hot path are written by append-style encoders
@@ -83,24 +84,24 @@ func appendSendResult(b []byte, r *sqsSendResult) []byte {
 	b = append(b, '{')
 	if r.Id != "" {
 		b = append(b, `"Id":`...)
-		b = appendJSONString(b, r.Id)
+		b = jsonenc.AppendString(b, r.Id)
 		b = append(b, ',')
 	}
 	b = append(b, `"MessageId":`...)
-	b = appendJSONString(b, r.MessageId)
+	b = jsonenc.AppendString(b, r.MessageId)
 	b = append(b, `,"MD5OfMessageBody":`...)
-	b = appendJSONString(b, r.MD5OfMessageBody)
+	b = jsonenc.AppendString(b, r.MD5OfMessageBody)
 	if r.MD5OfMessageAttributes != "" {
 		b = append(b, `,"MD5OfMessageAttributes":`...)
-		b = appendJSONString(b, r.MD5OfMessageAttributes)
+		b = jsonenc.AppendString(b, r.MD5OfMessageAttributes)
 	}
 	if r.MD5OfMessageSystemAttributes != "" {
 		b = append(b, `,"MD5OfMessageSystemAttributes":`...)
-		b = appendJSONString(b, r.MD5OfMessageSystemAttributes)
+		b = jsonenc.AppendString(b, r.MD5OfMessageSystemAttributes)
 	}
 	if r.SequenceNumber != "" {
 		b = append(b, `,"SequenceNumber":`...)
-		b = appendJSONString(b, r.SequenceNumber)
+		b = jsonenc.AppendString(b, r.SequenceNumber)
 	}
 	return append(b, '}')
 }
@@ -116,14 +117,14 @@ func appendBatchErrors(b []byte, errs []sqsBatchError) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"Id":`...)
-		b = appendJSONString(b, e.Id)
+		b = jsonenc.AppendString(b, e.Id)
 		b = append(b, `,"SenderFault":`...)
 		b = strconv.AppendBool(b, e.SenderFault)
 		b = append(b, `,"Code":`...)
-		b = appendJSONString(b, e.Code)
+		b = jsonenc.AppendString(b, e.Code)
 		if e.Message != "" {
 			b = append(b, `,"Message":`...)
-			b = appendJSONString(b, e.Message)
+			b = jsonenc.AppendString(b, e.Message)
 		}
 		b = append(b, '}')
 	}
@@ -141,7 +142,7 @@ func appendDeleteBatchOutput(b []byte, o *sqsDeleteBatchOutput) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"Id":`...)
-			b = appendJSONString(b, o.Successful[i].Id)
+			b = jsonenc.AppendString(b, o.Successful[i].Id)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -167,28 +168,28 @@ func appendReceiveOutput(b []byte, o *sqsReceiveOutput) []byte {
 
 func appendMessage(b []byte, m *sqsMessage) []byte {
 	b = append(b, `{"MessageId":`...)
-	b = appendJSONString(b, m.MessageId)
+	b = jsonenc.AppendString(b, m.MessageId)
 	b = append(b, `,"ReceiptHandle":`...)
-	b = appendJSONString(b, m.ReceiptHandle)
+	b = jsonenc.AppendString(b, m.ReceiptHandle)
 	b = append(b, `,"MD5OfBody":`...)
-	b = appendJSONString(b, m.MD5OfBody)
+	b = jsonenc.AppendString(b, m.MD5OfBody)
 	b = append(b, `,"Body":`...)
-	b = appendJSONString(b, m.Body)
+	b = jsonenc.AppendString(b, m.Body)
 	if len(m.Attributes) > 0 {
 		b = append(b, `,"Attributes":{`...)
 		for i, k := range sortedKeys(m.Attributes) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonenc.AppendString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, m.Attributes[k])
+			b = jsonenc.AppendString(b, m.Attributes[k])
 		}
 		b = append(b, '}')
 	}
 	if m.MD5OfMessageAttributes != "" {
 		b = append(b, `,"MD5OfMessageAttributes":`...)
-		b = appendJSONString(b, m.MD5OfMessageAttributes)
+		b = jsonenc.AppendString(b, m.MD5OfMessageAttributes)
 	}
 	if len(m.MessageAttributes) > 0 {
 		b = append(b, `,"MessageAttributes":{`...)
@@ -196,7 +197,7 @@ func appendMessage(b []byte, m *sqsMessage) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonenc.AppendString(b, k)
 			b = append(b, ':')
 			v := m.MessageAttributes[k]
 			b = appendAttributeValue(b, &v)
@@ -218,10 +219,10 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func appendAttributeValue(b []byte, v *MessageAttributeValue) []byte {
 	b = append(b, `{"DataType":`...)
-	b = appendJSONString(b, v.DataType)
+	b = jsonenc.AppendString(b, v.DataType)
 	if v.StringValue != nil {
 		b = append(b, `,"StringValue":`...)
-		b = appendJSONString(b, *v.StringValue)
+		b = jsonenc.AppendString(b, *v.StringValue)
 	}
 	if len(v.BinaryValue) > 0 {
 		b = append(b, `,"BinaryValue":`...)
@@ -233,7 +234,7 @@ func appendAttributeValue(b []byte, v *MessageAttributeValue) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, s)
+			b = jsonenc.AppendString(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -257,74 +258,5 @@ func appendAttributeValue(b []byte, v *MessageAttributeValue) []byte {
 func appendBase64(b, v []byte) []byte {
 	b = append(b, '"')
 	b = base64.StdEncoding.AppendEncode(b, v)
-	return append(b, '"')
-}
-
-// jsonPlain marks the ASCII bytes a JSON string carries as they are: not
-// control characters, quote or backslash, and (as encoding/json escapes
-// them, for pages that embed JSON) not <, > or &.
-var jsonPlain = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = true
-	}
-	for _, c := range `"\<>&` {
-		t[c] = false
-	}
-	return t
-}()
-
-const lowerHex = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it: the short escapes for \b \f \n \r \t " and \, \u00XX for the
-// other control characters and <, >, &, \ufffd for each byte of invalid
-// UTF-8, and \u2028 and \u2029 (valid JSON, but not JavaScript).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonPlain[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', lowerHex[r&0xF])
-		default:
-			i += n
-			continue
-		}
-		i += n
-		start = i
-	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 // Seeds for the decode tests and fuzzer: what aws-sdk-go-v2 sends, and
@@ -218,22 +217,6 @@ func FuzzSQSFastJSONEncode(f *testing.F) {
 			checkFastEncode(t, out)
 		}
 	})
-}
-
-// TestAppendJSONStringAllRunes compares the escaper with encoding/json
-// over every rune and every single byte.
-func TestAppendJSONStringAllRunes(t *testing.T) {
-	var s strings.Builder
-	for r := rune(0); r <= utf8.MaxRune; r++ {
-		s.WriteRune(r)
-	}
-	for c := 0; c < 256; c++ {
-		s.WriteByte(byte(c))
-	}
-	want, _ := json.Marshal(s.String())
-	if got := appendJSONString(nil, s.String()); !bytes.Equal(got, want) {
-		t.Fatal("appendJSONString differs from encoding/json")
-	}
 }
 
 // checkQueueName asserts that the message operations' queue URL shortcut

@@ -14,32 +14,34 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lamina-dev/lamina/internal/jsonenc"
 )
 
 // encodeEvent appends ev's JSON to dst.
 func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
 	b := append(dst, `{"requestId":`...)
-	b = appendString(b, ev.RequestID)
+	b = jsonenc.AppendString(b, ev.RequestID)
 	b = append(b, `,"functionName":`...)
-	b = appendString(b, ev.FunctionName)
+	b = jsonenc.AppendString(b, ev.FunctionName)
 	if ev.Qualifier != "" {
 		b = append(b, `,"qualifier":`...)
-		b = appendString(b, ev.Qualifier)
+		b = jsonenc.AppendString(b, ev.Qualifier)
 	}
 	if ev.Region != "" {
 		b = append(b, `,"region":`...)
-		b = appendString(b, ev.Region)
+		b = jsonenc.AppendString(b, ev.Region)
 	}
 	b = append(b, `,"payload":`...)
 	b = appendRaw(b, ev.Payload)
 	if ev.TraceID != "" {
 		b = append(b, `,"traceId":`...)
-		b = appendString(b, ev.TraceID)
+		b = jsonenc.AppendString(b, ev.TraceID)
 	}
 	b = append(b, `,"source":{"Kind":`...)
-	b = appendString(b, ev.Source.Kind)
+	b = jsonenc.AppendString(b, ev.Source.Kind)
 	b = append(b, `,"ARN":`...)
-	b = appendString(b, ev.Source.ARN)
+	b = jsonenc.AppendString(b, ev.Source.ARN)
 	b = append(b, '}')
 	if ev.Policy != nil {
 		p, err := json.Marshal(ev.Policy)
@@ -57,11 +59,11 @@ func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
 	b = appendTime(b, `,"notBefore":`, ev.NotBefore)
 	if ev.LastErrorType != "" {
 		b = append(b, `,"lastErrorType":`...)
-		b = appendString(b, ev.LastErrorType)
+		b = jsonenc.AppendString(b, ev.LastErrorType)
 	}
 	if ev.LastErrorMessage != "" {
 		b = append(b, `,"lastErrorMessage":`...)
-		b = appendString(b, ev.LastErrorMessage)
+		b = jsonenc.AppendString(b, ev.LastErrorMessage)
 	}
 	if len(ev.LastResponse) > 0 {
 		b = append(b, `,"lastResponse":`...)
@@ -71,11 +73,11 @@ func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
 	b = appendInt(b, `,"lastStatusCode":`, ev.LastStatusCode)
 	if ev.LastExecutedVersion != "" {
 		b = append(b, `,"lastExecutedVersion":`...)
-		b = appendString(b, ev.LastExecutedVersion)
+		b = jsonenc.AppendString(b, ev.LastExecutedVersion)
 	}
 	if ev.LastFunctionError != "" {
 		b = append(b, `,"lastFunctionError":`...)
-		b = appendString(b, ev.LastFunctionError)
+		b = jsonenc.AppendString(b, ev.LastFunctionError)
 	}
 	return append(b, '}'), nil
 }
@@ -111,58 +113,6 @@ func appendRaw(b []byte, raw []byte) []byte {
 		}
 	}
 	return append(b, raw...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaping as encoding/json does
-// (invalid UTF-8 becomes U+FFFD).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // decodeEvent reads an Event, falling back to encoding/json for anything
