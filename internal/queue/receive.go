@@ -135,9 +135,22 @@ func (s *Service) redriveTarget(q *queue) (*queue, int) {
 // take picks up to max ready messages and makes them in flight; messages
 // that have already been received maxRecv times are marked for the
 // dead-letter queue instead and returned as moves. Called with q.mu held.
-func (q *queue) take(now time.Time, max int, vis time.Duration, maxRecv int, sel selection) ([]Message, []*message) {
-	var out []Message
-	var moves []*message
+func (q *queue) take(now time.Time, max int, vis time.Duration, maxRecv int, sel selection) (out []Message, moves []*message) {
+	if vis == 0 {
+		// A zero visibility timeout leaves the messages visible: they are
+		// received (counted, new handles) and ready again at once, not at
+		// the timer goroutine's next turn.
+		var taken []*message
+		q.delivered = &taken
+		defer func() {
+			q.delivered = nil
+			for _, m := range taken {
+				if m.state == stInflight {
+					q.makeReady(m)
+				}
+			}
+		}()
+	}
 	if q.cfg.fifo {
 		for len(out) < max {
 			e, ok := q.groupQ.pop()
@@ -211,6 +224,9 @@ func (q *queue) deliver(m *message, now time.Time, vis time.Duration) {
 	q.nonce++
 	m.nonce = q.nonce
 	q.setVisibleAt(m, now.Add(vis))
+	if q.delivered != nil {
+		*q.delivered = append(*q.delivered, m)
+	}
 }
 
 // selection says which attributes a receive returns.

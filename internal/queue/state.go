@@ -84,6 +84,9 @@ type queue struct {
 	done    chan struct{}
 	kick    chan struct{} // wakes the timer goroutine
 	stopped sync.Once
+	// delivered, while a zero-visibility take runs (under mu), collects
+	// the messages it hands out so that they are made ready at its end.
+	delivered *[]*message
 
 	// sendMu serialises FIFO sends so that order and the deduplication
 	// check-then-publish are atomic.

@@ -218,3 +218,34 @@ func TestLongPoll(t *testing.T) {
 		t.Fatalf("cancelled long poll = %+v", r)
 	}
 }
+
+// TestZeroVisibilityReceive: a receive with VisibilityTimeout 0 counts the
+// receive and hands out a handle, but leaves the message visible at once,
+// without the clock moving; the handle still deletes it, and a FIFO group
+// stays unlocked.
+func TestZeroVisibilityReceive(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"zero", "zero.fifo"} {
+		attrs, group := map[string]string{}, ""
+		if name == "zero.fifo" {
+			attrs, group = map[string]string{AttrFifoQueue: "true", AttrContentBasedDeduplication: "true"}, "g"
+		}
+		e.create(name, attrs)
+		e.sendIn(name, SendInput{Body: "a", MessageGroupID: group})
+		first, err := e.svc.Receive(e.ctx, name, ReceiveInput{Max: 10, VisibilitySet: true})
+		if err != nil || len(first) != 1 || first[0].ReceiveCount != 1 {
+			t.Fatalf("%s: first receive %v %+v", name, err, first)
+		}
+		if c := e.counts(name); c.Visible != 1 || c.NotVisible != 0 {
+			t.Fatalf("%s: counts after a zero-visibility receive %+v, want it visible", name, c)
+		}
+		second := e.recv(name, 10)
+		if len(second) != 1 || second[0].ReceiveCount != 2 || second[0].MessageID != first[0].MessageID {
+			t.Fatalf("%s: second receive %+v", name, second)
+		}
+		e.del(name, second[0])
+		if c := e.counts(name); c != (Counts{}) {
+			t.Fatalf("%s: counts after delete %+v", name, c)
+		}
+	}
+}
