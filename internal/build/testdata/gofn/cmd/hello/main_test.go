@@ -1,0 +1,3 @@
+package main
+
+// Test files never reach the binary: editing one must not rebuild.
