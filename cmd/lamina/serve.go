@@ -34,8 +34,11 @@ func newServeCommand() *cobra.Command {
 		Short: "Run the Lamina platform",
 		Long: `Run the Lamina platform on this machine.
 
-The edge listener serves the AWS-compatible APIs (Lambda first; point any AWS
-SDK or the AWS CLI at it with --endpoint-url) and /_lamina/health. All state
+The edge listener serves the AWS-compatible APIs — Lambda, SQS (JSON and query
+protocols), SNS, EventBridge Scheduler and rules, API Gateway v2's control
+plane, CloudWatch Logs — for any AWS SDK or the AWS CLI pointed at it with
+--endpoint-url, plus /_lamina/health; the gateway listener serves the HTTP
+APIs and function URLs. All state
 lives in NATS JetStream: embedded in this process with its files under
 --data-dir, or an external NATS server with --nats-url.
 
