@@ -81,7 +81,7 @@ Progress goes to stderr; the function's resulting configuration to stdout.`,
 	fl.StringVar(&f.Description, "description", "", "description")
 	fl.BoolVar(&f.Publish, "publish", false, "publish a new version after deploying")
 	fl.StringVar(&f.Arch, "arch", "x86_64", "architecture: x86_64 or arm64")
-	return cmd
+	return withTemplateMode(cmd, g) // -t TEMPLATE: see deploy_template.go
 }
 
 // parseEnv turns KEY=VALUE arguments into a map; a later KEY wins.
