@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/lamina-dev/lamina/internal/awsapi"
 	"github.com/lamina-dev/lamina/internal/function"
-	"github.com/lamina-dev/lamina/internal/store"
 	"github.com/lamina-dev/lamina/internal/telemetry"
 	"github.com/lamina-dev/lamina/pkg/laminatest"
 )
@@ -33,14 +31,7 @@ type logsPlatform struct {
 
 func startLogsPlatform(t *testing.T) *logsPlatform {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	ctx, st, quiet := openTestStore(t)
 	reg, err := function.New(ctx, function.Options{Store: st, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

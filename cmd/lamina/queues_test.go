@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/lamina-dev/lamina/internal/awsapi"
 	"github.com/lamina-dev/lamina/internal/queue"
-	"github.com/lamina-dev/lamina/internal/store"
 	"github.com/lamina-dev/lamina/internal/topic"
 )
 
@@ -24,14 +20,7 @@ import (
 // services, the parts `lamina queues` and `lamina topics` talk to.
 func startMessagingEdge(t *testing.T) (string, *queue.Service) {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	ctx, st, quiet := openTestStore(t)
 	qs, err := queue.New(ctx, queue.Options{Store: st, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -3,19 +3,15 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lamina-dev/lamina/internal/awsapi"
 	"github.com/lamina-dev/lamina/internal/function"
 	"github.com/lamina-dev/lamina/internal/schedule"
-	"github.com/lamina-dev/lamina/internal/store"
 )
 
 // startSchedulesPlatform serves an edge with a real function registry and
@@ -23,14 +19,7 @@ import (
 // function "hello".
 func startSchedulesPlatform(t *testing.T) (endpoint string, svc *schedule.Service) {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	ctx, st, quiet := openTestStore(t)
 	reg, err := function.New(ctx, function.Options{Store: st, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
