@@ -292,9 +292,14 @@ func TestLeaseTakeover(t *testing.T) {
 	clk := clock.NewFake(t0)
 	putDef(t, st, sched("r", "rate(1 minute)", t0))
 	ta, tb := &recTarget{clk: clk}, &recTarget{clk: clk}
-	a := start(t, st, clk, ta, func(o *Options) { o.NodeID = "a" })
+	// The lease renews on the engine's (fake) clock but lapses in the
+	// store's wall time: a TTL of minutes keeps a slow machine from letting
+	// a's lease lapse between two steps of the fake clock, while its third
+	// (b's acquire retry) stays under the one-minute steps.
+	const ttl = 150 * time.Second
+	a := start(t, st, clk, ta, func(o *Options) { o.NodeID, o.LeaseTTL = "a", ttl })
 	a.settle(t)
-	b := start(t, st, clk, tb, func(o *Options) { o.NodeID = "b" })
+	b := start(t, st, clk, tb, func(o *Options) { o.NodeID, o.LeaseTTL = "b", ttl })
 	waitFor(t, "b to wait for the lease", b.idle)
 	for range 3 {
 		clk.Advance(time.Minute)
