@@ -831,3 +831,32 @@ func TestFarRetryLeftToTheStore(t *testing.T) {
 		t.Error("a far retry is held in memory")
 	}
 }
+
+// Dead letters that are not failed invocations: a schedule firing refused
+// by its queue target is sent to that queue again; an SNS delivery's is
+// refused with a clear error and kept.
+func TestRedriveNonFunctionDeadLetters(t *testing.T) {
+	e := newEnv(t)
+	for _, r := range []*deadletter.Record{
+		{Source: deadletter.SourceSchedule, FunctionName: sqsARN, Destination: sqsARN, RequestID: "fire-1",
+			Payload: []byte(`{"tick":1}`), Condition: deadletter.DeliveryFailed, ErrorType: "InvalidTarget"},
+		{Source: deadletter.SourceTopic, FunctionName: "sns-orders", Destination: "http:http://x", RequestID: "m-1",
+			Payload: []byte(`"hello"`), Condition: deadletter.DeliveryFailed, ErrorType: "DeliveryFailed"},
+	} {
+		if err := e.dl.Put(e.ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := e.svc.Redrive(e.ctx, deadletter.Filter{})
+	if n != 1 || err == nil || !strings.Contains(err.Error(), "cannot be redriven as an invocation") {
+		t.Fatalf("Redrive = %d, %v; want 1 and the SNS record refused", n, err)
+	}
+	got := e.sqs.all()
+	if len(got) != 1 || got[0].arn != sqsARN || string(got[0].body) != `{"tick":1}` {
+		t.Fatalf("sent %+v, want the firing to the queue", got)
+	}
+	left := e.deadLetters("")
+	if len(left) != 1 || left[0].Source != deadletter.SourceTopic {
+		t.Fatalf("left %+v, want the SNS record only", left)
+	}
+}

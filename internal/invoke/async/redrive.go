@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/lamina-dev/lamina/internal/deadletter"
+	"github.com/lamina-dev/lamina/internal/fault"
 )
 
 // Redrive sends the dead letters that f selects again and deletes each
@@ -51,6 +53,20 @@ func (s *Service) redriveOne(ctx context.Context, r *deadletter.Record) error {
 		}
 		if ls, ok := sender.(*lambdaSender); ok {
 			return ls.sendAs(ctx, r.Destination, r.Payload, id, Source{Kind: deadletter.SourceDestination, ARN: r.SourceARN})
+		}
+		return sender.Send(ctx, r.Destination, r.Payload, nil)
+	}
+	if r.Source == deadletter.SourceTopic {
+		// An SNS delivery that failed: there is no function to invoke, and
+		// publishing again would reach every subscriber, not the one that failed.
+		return fault.New(fault.Unsupported, "an SNS delivery dead letter cannot be redriven as an invocation; publish the message again")
+	}
+	if r.FunctionName != "" && r.FunctionName == r.Destination && !strings.HasPrefix(r.Destination, "arn:aws:lambda:") {
+		// A schedule or rule firing whose queue or topic target refused
+		// it: send it to that target again.
+		sender, err := s.sender(r.Destination)
+		if err != nil {
+			return err
 		}
 		return sender.Send(ctx, r.Destination, r.Payload, nil)
 	}
