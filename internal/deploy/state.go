@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/lamina-dev/lamina/internal/manifest"
 )
@@ -16,6 +17,33 @@ type StackState struct {
 	Stack string `json:"stack"`
 	// Resources by logical id.
 	Resources map[string]*ResourceState `json:"resources"`
+	// Outputs are the template's outputs as resolved by the last deploy.
+	Outputs []Output `json:"outputs,omitempty"`
+	// Status is the last deploy's result: Deployed, Failed or Deleting;
+	// Reason says why a deploy failed.
+	Status string `json:"status,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Template is the template's path as given to the last deploy and
+	// Parameters its overrides, for `lamina stacks describe`.
+	Template   string            `json:"template,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"`
+	UpdatedAt  time.Time         `json:"updatedAt,omitempty"`
+}
+
+// Stack statuses.
+const (
+	StatusDeployed = "Deployed"
+	StatusFailed   = "Failed"
+)
+
+// Output is one resolved template output.
+type Output struct {
+	Name        string `json:"name"`
+	Value       string `json:"value"`
+	Description string `json:"description,omitempty"`
+	// Local is the same value rewritten to Lamina's local endpoints when
+	// the template builds an AWS URL (https://{api}.execute-api...), else "".
+	Local string `json:"local,omitempty"`
 }
 
 // ResourceState is one deployed resource.
@@ -34,6 +62,10 @@ type ResourceState struct {
 	// DependsOn is kept so removed resources are deleted in reverse
 	// dependency order after the template no longer describes them.
 	DependsOn []string `json:"dependsOn,omitempty"`
+	// Attrs are the GetAtt attributes the provisioner reported.
+	Attrs map[string]string `json:"attrs,omitempty"`
+	// Data is the provisioner's own bookkeeping (Outcome.Data).
+	Data map[string]string `json:"data,omitempty"`
 }
 
 // NewState records app as deployed: each resource's digests, code hash from

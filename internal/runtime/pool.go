@@ -361,7 +361,7 @@ func (p *Pool) start(ctx context.Context, in *instance) (res *Result, err error)
 	if in.provisionedStart {
 		initType = "provisioned-concurrency"
 	}
-	env := append(baseEnv(spec, codeDir, p.layout.runtimeDir(), in.memMB),
+	env := append(baseEnv(spec, codeDir, p.layout.runtimeDir(), p.opts.EndpointURL, in.memMB),
 		"AWS_LAMBDA_LOG_STREAM_NAME="+in.stream,
 		"AWS_LAMBDA_INITIALIZATION_TYPE="+initType,
 		"AWS_LAMBDA_RUNTIME_API="+in.addr,

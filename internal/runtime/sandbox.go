@@ -205,7 +205,7 @@ const (
 
 // baseEnv is the environment shared by all instances of spec (all but the
 // per-instance variables, which spawn appends).
-func baseEnv(spec *Spec, codeDir, runtimeDir string, memMB int) []string {
+func baseEnv(spec *Spec, codeDir, runtimeDir, endpointURL string, memMB int) []string {
 	env := make([]string, 0, len(spec.Environment)+24)
 	set := map[string]bool{}
 	for k, v := range spec.Environment {
@@ -228,6 +228,9 @@ func baseEnv(spec *Spec, codeDir, runtimeDir string, memMB int) []string {
 	}
 	def("PATH", path)
 	def("LANG", "en_US.UTF-8")
+	if endpointURL != "" {
+		def("AWS_ENDPOINT_URL", endpointURL)
+	}
 	// Lambda gives a function CPU in proportion to its memory, one vCPU at
 	// 1769 MB; Go functions size their scheduler to that share unless they
 	// say otherwise (GOMAXPROCS=NumCPU costs a warm invocation ~20% in

@@ -96,7 +96,12 @@ type Options struct {
 	// running untrusted code as root defeats the sandbox. It changes
 	// nothing when Lamina does not run as root.
 	AllowRoot bool
-	Clock     clock.Clock
+	// EndpointURL is Lamina's edge (AWS APIs), given to functions as
+	// AWS_ENDPOINT_URL so that their AWS SDK clients (aws-sdk-go-v2,
+	// boto3, the JS SDK v3) call Lamina's queues and topics instead of AWS.
+	// A function's own AWS_ENDPOINT_URL wins; "" sets none.
+	EndpointURL string
+	Clock       clock.Clock
 	Logger    *slog.Logger
 }
 

@@ -234,6 +234,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		KeepWarm:    s.cfg.KeepWarm,
 		InitTimeout: s.cfg.InitTimeout,
 		AllowRoot:   s.cfg.AllowRootFunctions,
+		EndpointURL: s.functionEndpoint(),
 		Logger:      s.log.With("component", "runtime"),
 	})
 	if err != nil {
@@ -304,6 +305,19 @@ func (s *Server) Err() <-chan error { return s.serveErr }
 
 // EdgeURL is the base URL of the AWS-compatible APIs, e.g. http://127.0.0.1:4566.
 func (s *Server) EdgeURL() string { return "http://" + s.edgeLn.Addr().String() }
+
+// functionEndpoint is the edge URL functions reach Lamina's APIs on: the
+// loopback address when the edge listens on every interface.
+func (s *Server) functionEndpoint() string {
+	addr, ok := s.edgeLn.Addr().(*net.TCPAddr)
+	if !ok {
+		return s.EdgeURL()
+	}
+	if addr.IP.IsUnspecified() {
+		return fmt.Sprintf("http://127.0.0.1:%d", addr.Port)
+	}
+	return s.EdgeURL()
+}
 
 // GatewayURL is the base URL of the HTTP API gateway.
 func (s *Server) GatewayURL() string { return "http://" + s.gatewayLn.Addr().String() }
