@@ -289,7 +289,7 @@ func wantError(t *testing.T, res *Result, errType, msg string) {
 func TestEnvironment(t *testing.T) {
 	t.Parallel()
 	base := t.TempDir() // 0700: unreachable for nobody, so the pool must notice
-	p, _ := newTestPool(t, Options{Dir: base})
+	p, _ := newTestPool(t, Options{Dir: base, EndpointURL: "http://127.0.0.1:4566"})
 	spec := goSpec(t, "envfn", map[string]string{"USER_VAR": "x", "AWS_REGION": "override-refused", "_LAMBDA_SERVER_PORT": "1234", "LANG": "C.UTF-8"})
 	spec.MemoryMB = 256
 	spec.EphemeralStorage = 600
@@ -328,6 +328,7 @@ func TestEnvironment(t *testing.T) {
 		"AWS_ACCESS_KEY_ID":               placeholderKeyID,
 		"AWS_SECRET_ACCESS_KEY":           placeholderSecret,
 		"AWS_SESSION_TOKEN":               placeholderToken,
+		"AWS_ENDPOINT_URL":                "http://127.0.0.1:4566", // the SDKs call Lamina
 	}
 	for k, v := range want {
 		if e[k] != v {
@@ -711,4 +712,35 @@ func TestClose(t *testing.T) {
 	}
 	_ = strconv.Itoa
 	_ = syscall.Getpid
+}
+
+// TestEndpointURLEnvironment: the edge URL is a default a function may
+// override (to call real AWS from a local function), and absent when unset.
+func TestEndpointURLEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		name, endpoint, own, want string
+	}{
+		{"lamina's edge", "http://127.0.0.1:4566", "", "http://127.0.0.1:4566"},
+		{"the function's own", "http://127.0.0.1:4566", "https://sqs.eu-west-1.amazonaws.com", "https://sqs.eu-west-1.amazonaws.com"},
+		{"none", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &Spec{FunctionName: "f", Handler: "bootstrap", Runtime: "provided.al2023", Environment: map[string]string{}}
+			if tc.own != "" {
+				spec.Environment["AWS_ENDPOINT_URL"] = tc.own
+			}
+			var got []string
+			for _, kv := range baseEnv(spec, "/code", "/rt", tc.endpoint, 128) {
+				if v, ok := strings.CutPrefix(kv, "AWS_ENDPOINT_URL="); ok {
+					got = append(got, v)
+				}
+			}
+			switch {
+			case tc.want == "" && len(got) != 0:
+				t.Errorf("AWS_ENDPOINT_URL set to %v", got)
+			case tc.want != "" && (len(got) != 1 || got[0] != tc.want):
+				t.Errorf("AWS_ENDPOINT_URL = %v, want exactly %q", got, tc.want)
+			}
+		})
+	}
 }
