@@ -1,15 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/lamina-dev/lamina/internal/deploy"
-	"github.com/lamina-dev/lamina/internal/manifest"
 	"github.com/spf13/cobra"
 )
 
@@ -30,11 +30,20 @@ the deploy plan: each resource in dependency order with what deploying would
 do to it (create, update, delete or none) and why. The stack is named after
 the template's directory unless --stack is given.
 
-Until stacks are stored, --dry-run plans against an empty stack, so every
-resource shows as "create". Applying templates is not available yet: without
---dry-run the plan is printed and the command fails.`
+Then it builds each function (Go functions as static linux bootstrap
+binaries, other runtimes packaged as they are; cached by content), compares
+the template with the stack's stored state, shows the plan, applies it in
+dependency order through Lamina's AWS APIs with progress as it goes, removes
+what the template no longer has, stores the new state on the server and
+prints the outputs (AWS API URLs with their local address). A second deploy
+of the same template changes nothing and says "no changes". When a resource
+fails, the deploy stops, deletes what it created and names the resource;
+what the stack had keeps working. --dry-run only prints the plan.`
 
 const templateExamples = `
+
+  # Deploy a SAM application (the stack is named after its directory)
+  lamina deploy -t template.yaml
 
   # The plan of a SAM application, as a table
   lamina deploy -t template.yaml --dry-run
@@ -56,8 +65,8 @@ func withTemplateMode(cmd *cobra.Command, g *globals) *cobra.Command {
 	fl.StringArrayVar(&tf.Overrides, "parameter-overrides", nil, "template parameter KEY=VALUE with -t (repeatable; also \"K1=V1 K2=V2\")")
 	fl.BoolVar(&tf.AllowUnsupported, "allow-unsupported", false, "with -t, skip resources of types Lamina does not deploy (with warnings) instead of failing")
 	fl.BoolVar(&tf.DryRun, "dry-run", false, "with -t, print the plan and change nothing")
-	cmd.Use += "\n  lamina deploy -t TEMPLATE --dry-run [--stack NAME] [--parameter-overrides K=V ...]"
-	cmd.Short += "; with -t, plan a template's deploy"
+	cmd.Use += "\n  lamina deploy -t TEMPLATE [--dry-run] [--stack NAME] [--parameter-overrides K=V ...]"
+	cmd.Short += "; with -t, deploy a SAM template as a stack"
 	cmd.Long += templateHelp
 	cmd.Example += templateExamples
 
@@ -91,54 +100,53 @@ func runDeployTemplate(cmd *cobra.Command, g *globals, tf *templateFlags) error 
 			return fmt.Errorf("--%s is for deploying one function (lamina deploy PATH); with -t the template sets it", name)
 		}
 	}
-	params, err := parseOverrides(tf.Overrides)
+	ctx := cmd.Context()
+	d, err := newStackDeployer(ctx, g, tf, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(tf.Template)
-	if err != nil {
-		return fmt.Errorf("read template: %w", err)
+	if tf.DryRun {
+		return d.dryRun(ctx, g.Output == outputJSON)
 	}
-	stack := tf.Stack
-	if stack == "" {
-		stack, err = stackFromPath(tf.Template)
-		if err != nil {
-			return err
-		}
-	}
-	if !stackName.MatchString(stack) {
-		return fmt.Errorf("invalid stack name %q: want letters, digits and hyphens, starting with a letter (at most 128)", stack)
-	}
-	app, err := manifest.Load(tf.Template, data, manifest.Options{
-		Parameters:       params,
-		Pseudo:           manifest.Pseudo{StackName: stack, Region: g.Region},
-		AllowUnsupported: tf.AllowUnsupported,
-	})
-	if err != nil {
-		return err // names file:line and the resource
-	}
-	stderr := cmd.ErrOrStderr()
-	for _, w := range app.Warnings {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
-	// No stored stack state yet: plan against an empty stack.
-	plan, err := deploy.ComputePlan(app, &deploy.StackState{Stack: stack}, nil)
+	res, err := d.run(ctx)
 	if err != nil {
 		return err
 	}
 	if g.Output == outputJSON {
-		err = plan.WriteJSON(cmd.OutOrStdout())
-	} else {
-		fmt.Fprintln(stderr, "note: until stacks are stored, --dry-run plans against an empty stack")
-		err = plan.WriteTable(cmd.OutOrStdout())
+		return writeJSON(cmd.OutOrStdout(), res.State)
 	}
+	return writeOutputs(cmd.OutOrStdout(), res.State)
+}
+
+// dryRun prints the plan against the stored stack (or an empty one when no
+// server answers) without building or applying anything.
+func (d *stackDeployer) dryRun(ctx context.Context, asJSON bool) error {
+	app, err := d.load()
 	if err != nil {
 		return err
 	}
-	if !tf.DryRun {
-		return errors.New("applying templates is not available yet: nothing was deployed (use --dry-run to only show the plan)")
+	prev, _, err := d.store.Load(ctx, d.stack)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		fmt.Fprintf(d.errw, "note: no Lamina at %s: planning against an empty stack\n", d.g.Endpoint)
+		prev = nil
+	case err != nil:
+		return err
 	}
-	return nil
+	if prev == nil {
+		prev = &deploy.StackState{Stack: d.stack}
+	}
+	// Without building, code changes cannot be seen: definitions only.
+	plan, err := deploy.ComputePlan(app, prev, nil)
+	if err != nil {
+		return err
+	}
+	plan.Stack = d.stack
+	if asJSON {
+		return plan.WriteJSON(d.out)
+	}
+	fmt.Fprintln(d.errw, "note: --dry-run compares definitions only; code changes show when deploying")
+	return plan.WriteTable(d.out)
 }
 
 // stackName is CloudFormation's rule for stack names.

@@ -53,14 +53,14 @@ func TestDeployTemplateDryRunTable(t *testing.T) {
 	if !strings.Contains(out, "create   WorkerFunctionOrders ") || !strings.Contains(out, "AWS::Lambda::EventSourceMapping") {
 		t.Errorf("missing the event source mapping:\n%s", out)
 	}
-	if !strings.Contains(errOut, "plans against an empty stack") {
+	if !strings.Contains(errOut, "planning against an empty stack") {
 		t.Errorf("stderr = %q", errOut)
 	}
 }
 
 func TestDeployTemplateDryRunJSON(t *testing.T) {
 	path := writeTemplate(t, "")
-	out, _, err := runCLI(t, "deploy", "--template", path, "--dry-run", "--output", "json", "--stack", "orders-prod")
+	out, _, err := runCLI(t, "deploy", "--template", path, "--dry-run", "--output", "json", "--stack", "orders-prod", "--endpoint", "http://127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +86,21 @@ func TestDeployTemplateDryRunJSON(t *testing.T) {
 	}
 }
 
-func TestDeployTemplateWithoutDryRunFails(t *testing.T) {
+// TestDeployTemplateBuildsBeforeTouchingAnything: code that cannot be built
+// stops the deploy before any API is called, naming every function.
+func TestDeployTemplateBuildsBeforeTouchingAnything(t *testing.T) {
 	path := writeTemplate(t, "")
-	out, _, err := runCLI(t, "deploy", "-t", path)
-	if err == nil || !strings.Contains(err.Error(), "applying templates is not available yet") {
-		t.Fatalf("err = %v", err)
+	_, _, err := runCLI(t, "deploy", "-t", path, "--endpoint", "http://127.0.0.1:1")
+	if err == nil {
+		t.Fatal("deploy of a template without its code succeeded")
 	}
-	if !strings.Contains(out, "12 to create") {
-		t.Errorf("the plan is not printed:\n%s", out)
+	for _, want := range []string{"ApiFunction", "WorkerFunction", "functions/api", "does not exist"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("the server was contacted before the build: %v", err)
 	}
 }
 

@@ -74,6 +74,8 @@ HTTP API (the same API the AWS SDKs use) at --endpoint.`,
 		newDLQCommand(g),
 		newQueuesCommand(g),
 		newTopicsCommand(g),
+		newStacksCommand(g),
+		newUpCommand(g),
 	)
 	return root
 }

@@ -69,6 +69,8 @@ type Options struct {
 	Async AsyncInvoker
 	// DeadLetters serves Lamina's dead-letter API under /_lamina/v1/dead-letters.
 	DeadLetters DeadLetterService
+	// Stacks serves Lamina's stack API under /_lamina/v1/stacks (a *stacks.Service).
+	Stacks StackService
 	// Scheduler serves the EventBridge Scheduler API and the EventBridge
 	// rules API (a *schedule.Service).
 	Scheduler SchedulerService
@@ -158,6 +160,7 @@ func New(opts Options) *API {
 	a.routeLogs()
 	a.routeTargets()
 	a.routeDeadLetters()
+	a.routeStacks()
 	a.routeScheduler()
 	a.routeEvents()
 	a.routeGateway()

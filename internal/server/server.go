@@ -27,6 +27,7 @@ import (
 	"github.com/lamina-dev/lamina/internal/runtime"
 	"github.com/lamina-dev/lamina/internal/schedule"
 	"github.com/lamina-dev/lamina/internal/schedule/engine"
+	"github.com/lamina-dev/lamina/internal/stacks"
 	"github.com/lamina-dev/lamina/internal/store"
 	"github.com/lamina-dev/lamina/internal/telemetry"
 	"github.com/lamina-dev/lamina/internal/topic"
@@ -261,7 +262,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	stackStore, err := stacks.New(ctx, st)
+	if err != nil {
+		return err
+	}
 	var api http.Handler = awsapi.New(awsapi.Options{
+		Stacks:              stackStore,
 		Functions:           s.functions,
 		Invoker:             s.invoker,
 		Logs:                logs,
