@@ -77,4 +77,3 @@ func TestStackClientRoundTrip(t *testing.T) {
 		t.Fatalf("bad name: %v", err)
 	}
 }
-

@@ -102,7 +102,7 @@ type Options struct {
 	// A function's own AWS_ENDPOINT_URL wins; "" sets none.
 	EndpointURL string
 	Clock       clock.Clock
-	Logger    *slog.Logger
+	Logger      *slog.Logger
 }
 
 // InstanceInfo describes one live instance (for stats and tests).
