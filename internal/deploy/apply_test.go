@@ -254,6 +254,20 @@ Outputs:
 	}
 }
 
+func TestLocalFunctionURL(t *testing.T) {
+	s := &StackState{}
+	for _, tc := range []struct{ in, want string }{
+		{"http://abc123.lambda-url.us-east-1.localhost:3000/", "http://127.0.0.1:3000/_lamina/function-urls/abc123/"},
+		{"http://abc123.lambda-url.eu-west-1.localhost/x", "http://127.0.0.1/_lamina/function-urls/abc123/x"},
+		{"https://abc123.lambda-url.us-east-1.on.aws/", ""},
+		{"http://127.0.0.1:4566/000000000000/q", ""},
+	} {
+		if got := localURL(tc.in, s); got != tc.want {
+			t.Errorf("localURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestLocalAPIBase(t *testing.T) {
 	for _, tc := range []struct{ endpoint, id, want string }{
 		{"http://abc.execute-api.localhost:3000", "abc", "http://127.0.0.1:3000/abc"},

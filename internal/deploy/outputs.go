@@ -58,9 +58,17 @@ func outputText(v *manifest.Value) (string, error) {
 // https://{api}.execute-api.{region}.amazonaws.com[/path].
 var awsAPIURL = regexp.MustCompile(`^https://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(/.*)?$`)
 
+// localFunctionURL matches the function URLs Lamina hands out
+// (http://{id}.lambda-url.{region}.localhost:{port}/...), which need DNS
+// for *.localhost names; the gateway also serves them under a path.
+var localFunctionURL = regexp.MustCompile(`^http://([a-z0-9]+)\.lambda-url\.[a-z0-9-]+\.localhost(:\d+)?(/.*)?$`)
+
 // localURL rewrites an AWS API Gateway URL of one of the stack's APIs to
 // where Lamina's gateway serves it; "" when v is not such a URL.
 func localURL(v string, s *StackState) string {
+	if m := localFunctionURL.FindStringSubmatch(v); m != nil {
+		return "http://127.0.0.1" + m[2] + "/_lamina/function-urls/" + m[1] + m[3]
+	}
 	m := awsAPIURL.FindStringSubmatch(v)
 	if m == nil {
 		return ""

@@ -2,8 +2,10 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 
 	"github.com/lamina-dev/lamina/internal/deploy"
 	"github.com/lamina-dev/lamina/internal/manifest"
@@ -95,7 +98,8 @@ func (p *Provisioner) Create(ctx context.Context, req *deploy.Request) (*deploy.
 	if err != nil {
 		return nil, err
 	}
-	return h.create(ctx, req)
+	out, err := h.create(ctx, req)
+	return out, clean(err)
 }
 
 // Update implements deploy.Provisioner.
@@ -104,7 +108,8 @@ func (p *Provisioner) Update(ctx context.Context, req *deploy.Request) (*deploy.
 	if err != nil {
 		return nil, err
 	}
-	return h.update(ctx, req)
+	out, err := h.update(ctx, req)
+	return out, clean(err)
 }
 
 // Delete implements deploy.Provisioner.
@@ -113,5 +118,31 @@ func (p *Provisioner) Delete(ctx context.Context, req *deploy.DeleteRequest) err
 	if err != nil {
 		return err
 	}
-	return h.delete(ctx, req)
+	return clean(h.delete(ctx, req))
+}
+
+// apiError shortens an SDK error to the service's code and message
+// ("ValidationException: Invalid Schedule Expression ..."), keeping the
+// original for errors.Is/As.
+type apiError struct {
+	msg string
+	err error
+}
+
+func (e *apiError) Error() string { return e.msg }
+func (e *apiError) Unwrap() error { return e.err }
+
+// clean replaces the SDK's long description of a service error (operation,
+// status code, request id) with its code and message.
+func clean(err error) error {
+	var ae smithy.APIError
+	if err == nil || !errors.As(err, &ae) {
+		return err
+	}
+	var oe *smithy.OperationError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	short := ae.ErrorCode() + ": " + ae.ErrorMessage()
+	return &apiError{msg: strings.Replace(err.Error(), oe.Error(), short, 1), err: err}
 }

@@ -69,13 +69,13 @@ func (c *StackClient) do(ctx context.Context, method, u string, body []byte, hea
 		return nil, nil, resp.StatusCode, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return data, resp.Header, resp.StatusCode, apiError(resp.StatusCode, data)
+		return data, resp.Header, resp.StatusCode, stackAPIError(resp.StatusCode, data)
 	}
 	return data, resp.Header, resp.StatusCode, nil
 }
 
-// apiError reads Lamina's REST-JSON error body.
-func apiError(status int, body []byte) error {
+// stackAPIError reads Lamina's REST-JSON error body.
+func stackAPIError(status int, body []byte) error {
 	var e struct {
 		Type    string `json:"Type"`
 		Message string `json:"message"`
