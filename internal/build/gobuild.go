@@ -165,16 +165,14 @@ func (b *Builder) goKey(p *buildPlan, toolchain string, env []string) (string, e
 	}
 
 	rules := goRules(b.cacheDir)
-	files, err := collect(p.moduleRoot, rules)
-	if err != nil {
-		return "", p.fail("reading the module at %s: %v", p.moduleRoot, err)
-	}
-	if err := k.files("", files, &b.digests); err != nil {
-		return "", p.fail("reading the module at %s: %v", p.moduleRoot, err)
-	}
 	gomod, err := os.ReadFile(filepath.Join(p.moduleRoot, "go.mod"))
 	if err != nil {
 		return "", p.fail("%v", err)
+	}
+	// Only the module's packages this function imports count, so that a
+	// save in one function of a template does not rebuild the others.
+	if err := b.keyModuleFiles(k, p, gomod, rules); err != nil {
+		return "", err
 	}
 	for _, dir := range localReplacements(gomod) {
 		abs := dir
@@ -190,6 +188,48 @@ func (b *Builder) goKey(p *buildPlan, toolchain string, env []string) (string, e
 		}
 	}
 	return k.sum(), nil
+}
+
+// keyModuleFiles adds the module's files the build can read: go.mod and
+// go.sum, and the packages the function imports from the module (with
+// their non-package subdirectories, for //go:embed). When an import cannot
+// be read, every file of the module counts.
+func (b *Builder) keyModuleFiles(k *keyHash, p *buildPlan, gomod []byte, rules walkRules) error {
+	modPath := modulePath(gomod)
+	dirs, ok := localPackages(p.moduleRoot, modPath, p.path)
+	if modPath == "" || !ok {
+		files, err := collect(p.moduleRoot, rules)
+		if err != nil {
+			return p.fail("reading the module at %s: %v", p.moduleRoot, err)
+		}
+		if err := k.files("", files, &b.digests); err != nil {
+			return p.fail("reading the module at %s: %v", p.moduleRoot, err)
+		}
+		return nil
+	}
+	for _, name := range []string{"go.mod", "go.sum"} {
+		if fi, err := os.Stat(filepath.Join(p.moduleRoot, name)); err == nil {
+			f := file{rel: name, abs: filepath.Join(p.moduleRoot, name), size: fi.Size(), mtime: fi.ModTime()}
+			if err := k.files("", []file{f}, &b.digests); err != nil {
+				return p.fail("reading %s: %v", name, err)
+			}
+		}
+	}
+	pkgRules := packageRules(b.cacheDir)
+	for _, dir := range dirs {
+		rel, err := filepath.Rel(p.moduleRoot, dir)
+		if err != nil {
+			return p.fail("%v", err)
+		}
+		files, err := collect(dir, pkgRules)
+		if err != nil {
+			return p.fail("reading package %s: %v", rel, err)
+		}
+		if err := k.files(filepath.ToSlash(rel)+"/", files, &b.digests); err != nil {
+			return p.fail("reading package %s: %v", rel, err)
+		}
+	}
+	return nil
 }
 
 // goEnvFile is the content of the go command's configuration file (go env

@@ -129,15 +129,33 @@ func TestGoBuild(t *testing.T) {
 		t.Fatalf("after editing a test file: cached %v go runs %d, want true, 1", art.Cached, runs())
 	}
 
+	// A package the function does not import, a sibling function and a
+	// file outside any package it imports do not count.
+	write(t, filepath.Join(mod, "notmain/notmain.go"), "package notmain\n\n// edited\n")
+	write(t, filepath.Join(mod, "cmd/other/main.go"), "package main\n\nfunc main() {}\n")
+	write(t, filepath.Join(mod, "README.md"), "# edited\n")
+	if art := mustBuild(t, b, spec); !art.Cached || runs() != 1 {
+		t.Fatalf("after editing code the function does not import: cached %v go runs %d, want true, 1", art.Cached, runs())
+	}
+	// go.mod does.
+	gomod, err := os.ReadFile(filepath.Join(mod, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(mod, "go.mod"), string(gomod)+"\n// edited\n")
+	if art := mustBuild(t, b, spec); art.Cached || runs() != 2 {
+		t.Fatalf("after editing go.mod: cached %v go runs %d, want false, 2", art.Cached, runs())
+	}
+
 	// The function imports greet: editing it must rebuild.
 	write(t, filepath.Join(mod, "greet/greet.go"), "package greet\n\nfunc Hello(name string) string { return \"hi, \" + name }\n")
 	third := mustBuild(t, b, spec)
-	if third.Cached || runs() != 2 || third.SHA256 == first.SHA256 {
-		t.Fatalf("after editing a sibling package: cached %v go runs %d sha changed %v, want false, 2, true", third.Cached, runs(), third.SHA256 != first.SHA256)
+	if third.Cached || runs() != 3 || third.SHA256 == first.SHA256 {
+		t.Fatalf("after editing a sibling package: cached %v go runs %d sha changed %v, want false, 3, true", third.Cached, runs(), third.SHA256 != first.SHA256)
 	}
 
 	write(t, filepath.Join(mod, "greet/greet.go"), "package greet\n\nfunc Hello(name string) string { return \"hi, \" + name\n")
-	_, err := b.Build(context.Background(), spec)
+	_, err = b.Build(context.Background(), spec)
 	var fe *fault.Error
 	if !errors.As(err, &fe) || fe.Kind != fault.Invalid {
 		t.Fatalf("compile error: got %v, want a fault.Invalid", err)
@@ -150,8 +168,8 @@ func TestGoBuild(t *testing.T) {
 	if !strings.HasSuffix(progress.String(), "building HelloFunction (go, linux/amd64)… failed\n") {
 		t.Errorf("progress after the failure %q", progress.String())
 	}
-	if runs() != 3 {
-		t.Fatalf("go runs %d, want 3", runs())
+	if runs() != 4 {
+		t.Fatalf("go runs %d, want 4", runs())
 	}
 }
 

@@ -378,6 +378,9 @@ func (d *apiDef) readAuth(v *manifest.Value, r manifest.Resolver, req *deploy.Re
 			}
 			if len(in.IdentitySource) == 0 {
 				ttl = 0 // nothing to cache by
+				// The SDK requires the member; an empty list (no
+				// identity sources, every request authorized) is valid.
+				in.IdentitySource = []string{}
 			}
 			in.AuthorizerResultTtlInSeconds = aws.Int32(int32(ttl))
 		default:
