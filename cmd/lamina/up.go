@@ -388,12 +388,18 @@ func (w *treeWatcher) scan() map[string]fileStamp {
 	return out
 }
 
-// wait returns the first changed path once the tree changes, after the
-// writes settle (a poll with no further change).
+// wait returns the first changed path once the tree changes and the
+// writes have settled (a scan 50 ms later sees nothing new), so that a save
+// is deployed at once but a burst of writes (a git checkout) is one deploy.
 func (w *treeWatcher) wait(ctx context.Context, poll time.Duration) (string, error) {
+	const settle = 50 * time.Millisecond
 	var changed string
 	for {
-		timer := time.NewTimer(poll)
+		delay := poll
+		if changed != "" {
+			delay = settle
+		}
+		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			timer.Stop()

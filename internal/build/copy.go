@@ -10,7 +10,7 @@ import (
 
 // keyVersion changes whenever the way packages are made changes, so that
 // old cache entries are not reused for a different layout.
-const keyVersion = "2"
+const keyVersion = "3"
 
 // copyDir zips the CodeUri directory as it is.
 func (b *Builder) copyDir(ctx context.Context, p *buildPlan) (Artifact, error) {

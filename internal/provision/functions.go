@@ -31,23 +31,58 @@ func (p *Provisioner) registerFunctions() {
 	p.register(manifest.TypeDeployment, acceptedHandler{})
 }
 
-// Lambda's waiters poll every second by default; Lamina is ready at once.
+// waitMax bounds waiting for a function to become ready.
 const waitMax = 2 * time.Minute
 
+// waitActive waits for State Active, as the SDK's FunctionActiveV2 waiter
+// does, but polling from 10 ms on: Lamina's functions are usually ready at
+// once, and a hot reload should not sleep.
 func (p *Provisioner) waitActive(ctx context.Context, name string) error {
-	w := lambda.NewFunctionActiveV2Waiter(p.lambda, func(o *lambda.FunctionActiveV2WaiterOptions) {
-		o.MinDelay = 100 * time.Millisecond
-		o.MaxDelay = time.Second
+	return p.waitFunction(ctx, name, func(c *lambda.GetFunctionConfigurationOutput) (bool, error) {
+		switch c.State {
+		case types.StateActive:
+			return true, nil
+		case types.StateFailed:
+			return false, fmt.Errorf("function %s failed: %s", name, aws.ToString(c.StateReason))
+		}
+		return false, nil
 	})
-	return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, waitMax)
 }
 
+// waitUpdated waits for LastUpdateStatus Successful.
 func (p *Provisioner) waitUpdated(ctx context.Context, name string) error {
-	w := lambda.NewFunctionUpdatedV2Waiter(p.lambda, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
-		o.MinDelay = 100 * time.Millisecond
-		o.MaxDelay = time.Second
+	return p.waitFunction(ctx, name, func(c *lambda.GetFunctionConfigurationOutput) (bool, error) {
+		switch c.LastUpdateStatus {
+		case types.LastUpdateStatusSuccessful, "":
+			return true, nil
+		case types.LastUpdateStatusFailed:
+			return false, fmt.Errorf("update of %s failed: %s", name, aws.ToString(c.LastUpdateStatusReason))
+		}
+		return false, nil
 	})
-	return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, waitMax)
+}
+
+func (p *Provisioner) waitFunction(ctx context.Context, name string, done func(*lambda.GetFunctionConfigurationOutput) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, waitMax)
+	defer cancel()
+	delay := 10 * time.Millisecond
+	for {
+		out, err := p.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+		if err != nil {
+			return err
+		}
+		if ok, err := done(out); ok || err != nil {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, time.Second)
+	}
 }
 
 // functionConfig is a function's resolved definition.
@@ -219,11 +254,14 @@ func (h functionHandler) update(ctx context.Context, req *deploy.Request) (*depl
 	if c.ephemeral > 0 {
 		conf.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(c.ephemeral)}
 	}
-	if _, err := h.p.lambda.UpdateFunctionConfiguration(ctx, conf); err != nil {
-		return nil, fmt.Errorf("update configuration of %s: %w", c.name, err)
-	}
-	if err := h.p.waitUpdated(ctx, c.name); err != nil {
-		return nil, fmt.Errorf("function %s did not finish updating: %w", c.name, err)
+	// A save of the code alone (the hot-reload case) changes nothing else.
+	if !slices.Equal(req.Changed, []string{"Code"}) {
+		if _, err := h.p.lambda.UpdateFunctionConfiguration(ctx, conf); err != nil {
+			return nil, fmt.Errorf("update configuration of %s: %w", c.name, err)
+		}
+		if err := h.p.waitUpdated(ctx, c.name); err != nil {
+			return nil, fmt.Errorf("function %s did not finish updating: %w", c.name, err)
+		}
 	}
 	if req.Code != nil && aws.ToString(cur.Configuration.CodeSha256) != req.Code.SHA256 {
 		if _, err := h.p.lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(c.name), ZipFile: req.Code.Zip}); err != nil {
