@@ -2,8 +2,8 @@ package build
 
 import (
 	"archive/zip"
-	"compress/flate"
 	"bytes"
+	"compress/flate"
 	"context"
 	"io"
 	"os"
