@@ -44,7 +44,12 @@ func newStacksListCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the stacks",
-		Args:  cobra.NoArgs,
+		Long: `List every stack the server keeps: its name, the result of its last deploy
+(Deployed or Failed), how many resources it has, when it was last deployed and
+from which template.`,
+		Example: `  lamina stacks list
+  lamina stacks list --output json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := g.stackStore(cmd.Context())
 			if err != nil {
@@ -71,7 +76,13 @@ func newStacksDescribeCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "describe STACK",
 		Short: "Show a stack's resources, outputs and last deploy",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show a stack: the result of its last deploy (and why it failed, if it did),
+each resource's logical id, type and physical id (the function name, queue
+URL, API id...), and the outputs with their local addresses. --output json
+prints the whole stored state.`,
+		Example: `  lamina stacks describe orders
+  lamina stacks describe orders --output json | jq '.outputs'`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := g.stackStore(cmd.Context())
 			if err != nil {
@@ -123,7 +134,8 @@ func newStacksDeleteCommand(g *globals) *cobra.Command {
 first), then its stored state. If a resource cannot be deleted, the stack
 keeps the resources that remain and the command says which one failed; run
 it again once the cause is fixed.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  lamina stacks delete orders`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			cfg, endpoint, err := g.awsConfig(ctx)

@@ -270,8 +270,10 @@ func (x *expander) addRoute(a *apiState, e *event, r *RouteSpec) error {
 	return nil
 }
 
-// finishAPIs adds each API with its stage (and REST deployment) and routes.
+// finishAPIs adds each API with its stage (and REST deployment), routes
+// and usage plans.
 func (x *expander) finishAPIs() error {
+	var shared sharedPlan
 	for _, id := range sortedKeys(x.apis) {
 		a := x.apis[id]
 		sort.Slice(a.routes, func(i, j int) bool {
@@ -324,12 +326,111 @@ func (x *expander) finishAPIs() error {
 				return err
 			}
 		}
+		if a.typ == TypeRestAPI {
+			if err := x.usagePlan(a, &shared); err != nil {
+				return err
+			}
+		}
 		for _, r := range a.routes {
 			rid := r.Function + r.Event + "Route"
 			if err := x.add(&Resource{LogicalID: rid, Type: TypeRoute, Source: r.Function, Pos: a.pos,
 				Properties: NewMap(a.pos), Spec: r, DependsOn: []string{id, r.Function}}); err != nil {
 				return err
 			}
+		}
+	}
+	return x.addUsagePlan("Serverless", shared.apis, shared.props, shared.pos, shared.source)
+}
+
+// sharedPlan collects the APIs whose Auth.UsagePlan is SHARED: SAM gives
+// them one ServerlessUsagePlan, ServerlessApiKey and ServerlessUsagePlanKey.
+type sharedPlan struct {
+	apis   []*apiState
+	props  *Value
+	pos    Pos
+	source string
+}
+
+var usagePlanKeys = toSet("CreateUsagePlan", "Description", "Quota", "Tags", "Throttle", "UsagePlanName")
+
+// usagePlan reads a REST API's Auth.UsagePlan: PER_API adds <Api>UsagePlan,
+// <Api>ApiKey and <Api>UsagePlanKey; SHARED joins the shared plan.
+func (x *expander) usagePlan(a *apiState, shared *sharedPlan) error {
+	up := a.props.Get("Auth").Get("UsagePlan")
+	if up == nil {
+		return nil
+	}
+	if up.Kind != Map {
+		return errorf(up.Pos, a.id, "Auth.UsagePlan must be a map with CreateUsagePlan")
+	}
+	for _, f := range up.Fields {
+		if !usagePlanKeys[f.Key] {
+			return errorf(f.Value.pos(), a.id, "Auth.UsagePlan: invalid property %q (want CreateUsagePlan, Description, Quota, Tags, Throttle, UsagePlanName)", f.Key)
+		}
+	}
+	mode, _ := up.Get("CreateUsagePlan").AsString()
+	switch mode {
+	case "NONE":
+		return nil
+	case "PER_API":
+		return x.addUsagePlan(a.id, []*apiState{a}, up, up.Pos, a.id)
+	case "SHARED":
+		shared.apis = append(shared.apis, a)
+		if shared.props == nil {
+			shared.props, shared.pos, shared.source = up, up.Pos, a.id
+		}
+		return nil
+	}
+	return errorf(up.Pos, a.id, "Auth.UsagePlan.CreateUsagePlan must be PER_API, SHARED or NONE, not %q", mode)
+}
+
+// addUsagePlan adds <prefix>UsagePlan, <prefix>ApiKey and
+// <prefix>UsagePlanKey for apis, as SAM does.
+func (x *expander) addUsagePlan(prefix string, apis []*apiState, up *Value, pos Pos, source string) error {
+	if len(apis) == 0 {
+		return nil
+	}
+	planID, keyID, planKeyID := prefix+"UsagePlan", prefix+"ApiKey", prefix+"UsagePlanKey"
+	plan := &UsagePlanSpec{Name: up.Get("UsagePlanName"), Description: up.Get("Description"), Throttle: up.Get("Throttle"), Quota: up.Get("Quota")}
+	stages := NewList()
+	keyStages := NewList()
+	for _, a := range apis {
+		plan.APIStages = append(plan.APIStages, APIStageRef{APIID: RefTo(a.id), Stage: Str(a.stage)})
+		st := NewMap(pos)
+		st.Set("ApiId", RefTo(a.id))
+		st.Set("Stage", Str(a.stage))
+		stages.Items = append(stages.Items, st)
+		ks := NewMap(pos)
+		ks.Set("RestApiId", RefTo(a.id))
+		ks.Set("StageName", Str(a.stage))
+		keyStages.Items = append(keyStages.Items, ks)
+		x.referable[a.id+".UsagePlan"] = planID
+		x.referable[a.id+".ApiKey"] = keyID
+		x.referable[a.id+".UsagePlanKey"] = planKeyID
+	}
+	planProps := NewMap(pos)
+	planProps.Set("ApiStages", stages)
+	for _, k := range []string{"Description", "Quota", "Tags", "Throttle", "UsagePlanName"} {
+		if v := up.Get(k); v != nil {
+			planProps.Set(k, v)
+		}
+	}
+	keyProps := NewMap(pos)
+	keyProps.Set("Enabled", &Value{Kind: Bool, Text: "true"})
+	keyProps.Set("StageKeys", keyStages)
+	planKeyProps := NewMap(pos)
+	planKeyProps.Set("KeyId", RefTo(keyID))
+	planKeyProps.Set("KeyType", Str("API_KEY"))
+	planKeyProps.Set("UsagePlanId", RefTo(planID))
+	for _, r := range []*Resource{
+		{LogicalID: planID, Type: TypeUsagePlan, CFNType: "AWS::ApiGateway::UsagePlan", Source: source, Pos: pos, Properties: planProps, Spec: plan},
+		{LogicalID: keyID, Type: TypeAPIKey, CFNType: "AWS::ApiGateway::ApiKey", Source: source, Pos: pos, Properties: keyProps,
+			Spec: &APIKeySpec{Enabled: true}, DependsOn: []string{planID}},
+		{LogicalID: planKeyID, Type: TypeUsagePlanKey, CFNType: "AWS::ApiGateway::UsagePlanKey", Source: source, Pos: pos, Properties: planKeyProps,
+			Spec: &UsagePlanKeySpec{KeyID: RefTo(keyID), UsagePlanID: RefTo(planID)}},
+	} {
+		if err := x.add(r); err != nil {
+			return err
 		}
 	}
 	return nil

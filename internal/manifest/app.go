@@ -32,6 +32,9 @@ const (
 	TypeSchedule           ResourceType = "Schedule"           // AWS::Scheduler::Schedule
 	TypeRule               ResourceType = "Rule"               // AWS::Events::Rule
 	TypeEventSourceMapping ResourceType = "EventSourceMapping" // AWS::Lambda::EventSourceMapping
+	TypeUsagePlan          ResourceType = "UsagePlan"          // AWS::ApiGateway::UsagePlan
+	TypeAPIKey             ResourceType = "ApiKey"             // AWS::ApiGateway::ApiKey
+	TypeUsagePlanKey       ResourceType = "UsagePlanKey"       // AWS::ApiGateway::UsagePlanKey
 )
 
 // cfnTypes maps CloudFormation types Lamina accepts as written to ResourceType.
@@ -50,6 +53,9 @@ var cfnTypes = map[string]ResourceType{
 	"AWS::Scheduler::Schedule":        TypeSchedule,
 	"AWS::Events::Rule":               TypeRule,
 	"AWS::Lambda::EventSourceMapping": TypeEventSourceMapping,
+	"AWS::ApiGateway::UsagePlan":      TypeUsagePlan,
+	"AWS::ApiGateway::ApiKey":         TypeAPIKey,
+	"AWS::ApiGateway::UsagePlanKey":   TypeUsagePlanKey,
 }
 
 // Application is a template expanded into the resources Lamina deploys.

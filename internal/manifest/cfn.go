@@ -34,6 +34,36 @@ func (x *expander) cfnResource(r *RawResource) error {
 			}
 		}
 		res.Spec = s
+	case TypeUsagePlan:
+		s := &UsagePlanSpec{Name: props.Get("UsagePlanName"), Description: props.Get("Description"),
+			Throttle: props.Get("Throttle"), Quota: props.Get("Quota")}
+		if st := props.Get("ApiStages"); st != nil {
+			if st.Kind != List {
+				return errorf(st.Pos, id, "ApiStages must be a list of {ApiId, Stage}")
+			}
+			for _, it := range st.Items {
+				if it.Get("ApiId") == nil || it.Get("Stage") == nil {
+					return errorf(it.Pos, id, "each of ApiStages needs ApiId and Stage")
+				}
+				s.APIStages = append(s.APIStages, APIStageRef{APIID: it.Get("ApiId"), Stage: it.Get("Stage")})
+			}
+		}
+		res.Spec = s
+	case TypeAPIKey:
+		s := &APIKeySpec{Name: props.Get("Name"), Value: props.Get("Value"), Enabled: true}
+		if b, ok := props.Get("Enabled").AsBool(); ok {
+			s.Enabled = b
+		}
+		res.Spec = s
+	case TypeUsagePlanKey:
+		s := &UsagePlanKeySpec{KeyID: props.Get("KeyId"), UsagePlanID: props.Get("UsagePlanId")}
+		if s.KeyID == nil || s.UsagePlanID == nil {
+			return errorf(r.Pos, id, "AWS::ApiGateway::UsagePlanKey needs KeyId and UsagePlanId")
+		}
+		if kt := str(props.Get("KeyType")); kt != "" && kt != "API_KEY" {
+			return errorf(r.Pos, id, "KeyType must be API_KEY")
+		}
+		res.Spec = s
 	case TypeTopic:
 		s := &TopicSpec{TopicName: props.Get("TopicName")}
 		s.FifoTopic, _ = props.Get("FifoTopic").AsBool()

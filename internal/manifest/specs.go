@@ -212,3 +212,32 @@ type PermissionSpec struct {
 	Principal    *Value
 	SourceArn    *Value `json:",omitempty"`
 }
+
+// UsagePlanSpec is an API Gateway usage plan: throttling and quotas for the
+// API keys it holds, on the API stages it names.
+type UsagePlanSpec struct {
+	APIStages   []APIStageRef
+	Name        *Value `json:",omitempty"`
+	Description *Value `json:",omitempty"`
+	Throttle    *Value `json:",omitempty"` // {BurstLimit, RateLimit}
+	Quota       *Value `json:",omitempty"` // {Limit, Offset, Period}
+}
+
+// APIStageRef is one stage of an API: ApiID usually Ref <Api>.
+type APIStageRef struct {
+	APIID *Value
+	Stage *Value
+}
+
+// APIKeySpec is an API key. Value is generated when absent.
+type APIKeySpec struct {
+	Name    *Value `json:",omitempty"`
+	Value   *Value `json:",omitempty"`
+	Enabled bool
+}
+
+// UsagePlanKeySpec puts an API key in a usage plan.
+type UsagePlanKeySpec struct {
+	KeyID       *Value
+	UsagePlanID *Value
+}

@@ -20,8 +20,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigateway"
-	gwtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 
@@ -52,17 +50,11 @@ type apiDef struct {
 	stageVars     map[string]string
 	authorizers   []authorizerDef
 	models        map[string]string // name → JSON Schema
-	usagePlan     *usagePlanDef
 }
 
 type authorizerDef struct {
 	name string
 	in   apigatewayv2.CreateAuthorizerInput
-}
-
-type usagePlanDef struct {
-	throttle *gwtypes.ThrottleSettings
-	quota    *gwtypes.QuotaSettings
 }
 
 func asMap(x any) map[string]any {
@@ -388,32 +380,6 @@ func (d *apiDef) readAuth(v *manifest.Value, r manifest.Resolver, req *deploy.Re
 		}
 		d.authorizers = append(d.authorizers, authorizerDef{name: name, in: in})
 	}
-	if up := asMap(auth["UsagePlan"]); up != nil {
-		mode, _ := up["CreateUsagePlan"].(string)
-		switch mode {
-		case "PER_API", "SHARED":
-			plan := &usagePlanDef{}
-			if t := asMap(up["Throttle"]); t != nil {
-				plan.throttle = &gwtypes.ThrottleSettings{}
-				if n, ok := toInt(t["BurstLimit"]); ok {
-					plan.throttle.BurstLimit = int32(n)
-				}
-				if n, ok := toInt(t["RateLimit"]); ok {
-					plan.throttle.RateLimit = float64(n)
-				}
-			}
-			if q := asMap(up["Quota"]); q != nil {
-				plan.quota = &gwtypes.QuotaSettings{Period: gwtypes.QuotaPeriodType(fmt.Sprint(q["Period"]))}
-				if n, ok := toInt(q["Limit"]); ok {
-					plan.quota.Limit = int32(n)
-				}
-			}
-			d.usagePlan = plan
-		case "", "NONE":
-		default:
-			return fmt.Errorf("UsagePlan.CreateUsagePlan %q: want PER_API, SHARED or NONE", mode)
-		}
-	}
 	return nil
 }
 
@@ -444,7 +410,7 @@ func (h apiHandler) outcome(id, endpoint string, data map[string]string) *deploy
 	return &deploy.Outcome{PhysicalID: id, Attrs: map[string]string{"ApiEndpoint": endpoint, "ApiId": id, "RootResourceId": id}, Data: data}
 }
 
-// reconcile makes the API's stage, authorizers, models and usage plan match
+// reconcile makes the API's stage, authorizers and models match
 // d; prev is the previous Data (nil on create), data the new one.
 func (h apiHandler) reconcile(ctx context.Context, id string, d *apiDef, prev, data map[string]string, update bool) error {
 	// Stage.
@@ -542,43 +508,6 @@ func (h apiHandler) reconcile(ctx context.Context, id string, d *apiDef, prev, d
 			}
 		}
 	}
-	// Usage plan and key.
-	if prev["usagePlan"] != "" {
-		if err := h.deleteUsagePlan(ctx, prev); err != nil {
-			return err
-		}
-	}
-	if d.usagePlan != nil {
-		plan, err := h.p.apigw.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String(d.name + "-usage-plan"),
-			ApiStages: []gwtypes.ApiStage{{ApiId: aws.String(id), Stage: aws.String(d.stage)}}, Throttle: d.usagePlan.throttle, Quota: d.usagePlan.quota})
-		if err != nil {
-			return fmt.Errorf("create usage plan: %w", err)
-		}
-		key, err := h.p.apigw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String(d.name + "-api-key"), Enabled: true})
-		if err != nil {
-			return fmt.Errorf("create API key: %w", err)
-		}
-		if _, err := h.p.apigw.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: plan.Id, KeyId: key.Id, KeyType: aws.String("API_KEY")}); err != nil {
-			return fmt.Errorf("add the API key to the usage plan: %w", err)
-		}
-		data["usagePlan"], data["apiKey"] = aws.ToString(plan.Id), aws.ToString(key.Id)
-	}
-	return nil
-}
-
-func (h apiHandler) deleteUsagePlan(ctx context.Context, data map[string]string) error {
-	if k := data["apiKey"]; k != "" {
-		_, err := h.p.apigw.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(k)})
-		if err = ignoreNotFound(err); err != nil {
-			return fmt.Errorf("delete API key: %w", err)
-		}
-	}
-	if p := data["usagePlan"]; p != "" {
-		_, err := h.p.apigw.DeleteUsagePlan(ctx, &apigateway.DeleteUsagePlanInput{UsagePlanId: aws.String(p)})
-		if err = ignoreNotFound(err); err != nil {
-			return fmt.Errorf("delete usage plan: %w", err)
-		}
-	}
 	return nil
 }
 
@@ -616,9 +545,6 @@ func (h apiHandler) update(ctx context.Context, req *deploy.Request) (*deploy.Ou
 }
 
 func (h apiHandler) delete(ctx context.Context, req *deploy.DeleteRequest) error {
-	if err := h.deleteUsagePlan(ctx, req.State.Data); err != nil {
-		return err
-	}
 	if req.State.PhysicalID == "" {
 		return nil
 	}

@@ -79,6 +79,7 @@ func New(cfg Config) *Provisioner {
 	p.registerFunctions()
 	p.registerMessaging()
 	p.registerAPIs()
+	p.registerUsagePlans()
 	return p
 }
 

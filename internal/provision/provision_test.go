@@ -241,6 +241,22 @@ func TestProvisionEveryResourceType(t *testing.T) {
 	if resp, err := http.Post(restURL, "application/json", strings.NewReader(`{"name":"x"}`)); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("POST %s without a key: %v %v", restURL, resp.StatusCode, err)
 	}
+	// SAM's RestUsagePlan holds RestApiKey (through RestUsagePlanKey), and
+	// that key opens the route.
+	pk, err := gw1.GetUsagePlanKeys(ctx, &apigateway.GetUsagePlanKeysInput{UsagePlanId: aws.String(res("RestUsagePlan").PhysicalID)})
+	if err != nil || len(pk.Items) != 1 || aws.ToString(pk.Items[0].Id) != res("RestApiKey").PhysicalID {
+		t.Fatalf("usage plan keys %+v %v", pk, err)
+	}
+	key, err := gw1.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(res("RestApiKey").PhysicalID), IncludeValue: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, _ := http.NewRequest(http.MethodPost, restURL, strings.NewReader(`{"name":"x"}`))
+	keyed.Header.Set("Content-Type", "application/json")
+	keyed.Header.Set("x-api-key", aws.ToString(key.Value))
+	if resp, err := http.DefaultClient.Do(keyed); err != nil || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
+		t.Errorf("POST %s with the key: %v %v", restURL, resp.StatusCode, err)
+	}
 
 	// Update: the batch size changes in place, the topic and its
 	// subscriptions go, the HTTP route moves.
