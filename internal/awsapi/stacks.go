@@ -131,10 +131,7 @@ func (a *API) putStack(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	n, err := svc.Put(r.Context(), r.PathValue("name"), stripRevision(body), rev)
 	if err != nil {
-		if fault.Is(err, fault.Conflict) {
-			return &fault.Error{Kind: fault.PreconditionFailed, Reason: "StackChanged", Message: err.Error()}
-		}
-		return err
+		return staleAsPrecondition(err)
 	}
 	w.Header().Set("ETag", etag(n))
 	return writeJSON(w, http.StatusOK, map[string]uint64{"revision": n})
@@ -167,11 +164,17 @@ func (a *API) deleteStack(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	if err := svc.Delete(r.Context(), r.PathValue("name"), rev); err != nil {
-		if fault.Is(err, fault.Conflict) {
-			return &fault.Error{Kind: fault.PreconditionFailed, Reason: "StackChanged", Message: err.Error()}
-		}
-		return err
+		return staleAsPrecondition(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// staleAsPrecondition answers a revision conflict as HTTP answers a failed
+// If-Match: 412.
+func staleAsPrecondition(err error) error {
+	if fault.Is(err, fault.Conflict) {
+		return &fault.Error{Kind: fault.PreconditionFailed, Reason: "StackChanged", Message: err.Error()}
+	}
+	return err
 }

@@ -192,11 +192,12 @@ type scheduleHandler struct{ p *Provisioner }
 
 type scheduleDef struct {
 	name, group string
-	expr, tz    string
+	expr        string
+	tz          *string // nil: UTC
 	state       stypes.ScheduleState
 	target      *stypes.Target
 	window      *stypes.FlexibleTimeWindow
-	description string
+	description *string
 }
 
 func (h scheduleHandler) definition(req *deploy.Request) (*scheduleDef, error) {
@@ -205,7 +206,10 @@ func (h scheduleHandler) definition(req *deploy.Request) (*scheduleDef, error) {
 		return nil, errors.New("no schedule definition")
 	}
 	r := req.Resolver
-	d := &scheduleDef{expr: ss.ScheduleExpression, tz: ss.ScheduleExpressionTimezone, state: stypes.ScheduleStateEnabled}
+	d := &scheduleDef{expr: ss.ScheduleExpression, state: stypes.ScheduleStateEnabled}
+	if ss.ScheduleExpressionTimezone != "" {
+		d.tz = aws.String(ss.ScheduleExpressionTimezone)
+	}
 	var err error
 	if d.name, err = str(ss.Name, r); err != nil {
 		return nil, fmt.Errorf("Name: %w", err)
@@ -241,19 +245,11 @@ func (h scheduleHandler) definition(req *deploy.Request) (*scheduleDef, error) {
 		d.target.Input = aws.String(in)
 	}
 	if ss.RetryPolicy != nil {
-		x, err := plain(ss.RetryPolicy, r)
+		age, attempts, err := retryPolicy(ss.RetryPolicy, r)
 		if err != nil {
-			return nil, fmt.Errorf("RetryPolicy: %w", err)
+			return nil, err
 		}
-		m, _ := x.(map[string]any)
-		rp := &stypes.RetryPolicy{}
-		if n, ok := toInt(m["MaximumEventAgeInSeconds"]); ok {
-			rp.MaximumEventAgeInSeconds = aws.Int32(int32(n))
-		}
-		if n, ok := toInt(m["MaximumRetryAttempts"]); ok {
-			rp.MaximumRetryAttempts = aws.Int32(int32(n))
-		}
-		d.target.RetryPolicy = rp
+		d.target.RetryPolicy = &stypes.RetryPolicy{MaximumEventAgeInSeconds: age, MaximumRetryAttempts: attempts}
 	}
 	if ss.DeadLetterArn != nil {
 		dl, err := str(ss.DeadLetterArn, r)
@@ -276,7 +272,7 @@ func (h scheduleHandler) definition(req *deploy.Request) (*scheduleDef, error) {
 			d.window.MaximumWindowInMinutes = aws.Int32(int32(n))
 		}
 	}
-	if d.description, err = str(prop(req, "Description"), r); err != nil {
+	if d.description, err = optStr(prop(req, "Description"), r); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -288,13 +284,7 @@ func (h scheduleHandler) create(ctx context.Context, req *deploy.Request) (*depl
 		return nil, err
 	}
 	in := &scheduler.CreateScheduleInput{Name: aws.String(d.name), GroupName: aws.String(d.group), ScheduleExpression: aws.String(d.expr),
-		State: d.state, Target: d.target, FlexibleTimeWindow: d.window}
-	if d.tz != "" {
-		in.ScheduleExpressionTimezone = aws.String(d.tz)
-	}
-	if d.description != "" {
-		in.Description = aws.String(d.description)
-	}
+		State: d.state, Target: d.target, FlexibleTimeWindow: d.window, ScheduleExpressionTimezone: d.tz, Description: d.description}
 	out, err := h.p.scheduler.CreateSchedule(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("create schedule %s: %w", d.name, err)
@@ -315,13 +305,7 @@ func (h scheduleHandler) update(ctx context.Context, req *deploy.Request) (*depl
 		return h.create(ctx, req)
 	}
 	in := &scheduler.UpdateScheduleInput{Name: aws.String(d.name), GroupName: aws.String(d.group), ScheduleExpression: aws.String(d.expr),
-		State: d.state, Target: d.target, FlexibleTimeWindow: d.window}
-	if d.tz != "" {
-		in.ScheduleExpressionTimezone = aws.String(d.tz)
-	}
-	if d.description != "" {
-		in.Description = aws.String(d.description)
-	}
+		State: d.state, Target: d.target, FlexibleTimeWindow: d.window, ScheduleExpressionTimezone: d.tz, Description: d.description}
 	out, err := h.p.scheduler.UpdateSchedule(ctx, in)
 	if notFound(err) {
 		return h.create(ctx, req)
@@ -424,19 +408,11 @@ func (h ruleHandler) put(ctx context.Context, req *deploy.Request) (*deploy.Outc
 			et.DeadLetterConfig = &ebtypes.DeadLetterConfig{Arn: aws.String(s)}
 		}
 		if t.RetryPolicy != nil {
-			x, err := plain(t.RetryPolicy, r)
+			age, attempts, err := retryPolicy(t.RetryPolicy, r)
 			if err != nil {
-				return nil, fmt.Errorf("target %s RetryPolicy: %w", t.ID, err)
+				return nil, fmt.Errorf("target %s: %w", t.ID, err)
 			}
-			m, _ := x.(map[string]any)
-			rp := &ebtypes.RetryPolicy{}
-			if n, ok := toInt(m["MaximumEventAgeInSeconds"]); ok {
-				rp.MaximumEventAgeInSeconds = aws.Int32(int32(n))
-			}
-			if n, ok := toInt(m["MaximumRetryAttempts"]); ok {
-				rp.MaximumRetryAttempts = aws.Int32(int32(n))
-			}
-			et.RetryPolicy = rp
+			et.RetryPolicy = &ebtypes.RetryPolicy{MaximumEventAgeInSeconds: age, MaximumRetryAttempts: attempts}
 		}
 		targets = append(targets, et)
 		ids[t.ID] = true
@@ -509,4 +485,21 @@ func (h ruleHandler) delete(ctx context.Context, req *deploy.DeleteRequest) erro
 		return fmt.Errorf("delete rule %s: %w", name, err)
 	}
 	return nil
+}
+
+// retryPolicy reads {MaximumEventAgeInSeconds, MaximumRetryAttempts}, the
+// shape Scheduler targets and EventBridge targets share.
+func retryPolicy(v *manifest.Value, r manifest.Resolver) (age, attempts *int32, err error) {
+	x, err := plain(v, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("RetryPolicy: %w", err)
+	}
+	m := asMap(x)
+	if n, ok := toInt(m["MaximumEventAgeInSeconds"]); ok {
+		age = aws.Int32(int32(n))
+	}
+	if n, ok := toInt(m["MaximumRetryAttempts"]); ok {
+		attempts = aws.Int32(int32(n))
+	}
+	return age, attempts, nil
 }
