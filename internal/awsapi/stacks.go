@@ -56,11 +56,24 @@ func (a *API) stacks() (StackService, error) {
 
 // withRevision adds "revision" to a stored state object.
 func withRevision(doc json.RawMessage, rev uint64) json.RawMessage {
+	return editRevision(doc, func(m map[string]json.RawMessage) {
+		m["revision"] = json.RawMessage(strconv.FormatUint(rev, 10))
+	})
+}
+
+// stripRevision drops a "revision" member a client echoed back.
+func stripRevision(doc []byte) []byte {
+	return editRevision(doc, func(m map[string]json.RawMessage) { delete(m, "revision") })
+}
+
+// editRevision applies edit to doc's top-level members; a doc that is not a
+// JSON object is returned as it is (the service explains what is wrong).
+func editRevision(doc []byte, edit func(map[string]json.RawMessage)) []byte {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(doc, &m) != nil {
 		return doc
 	}
-	m["revision"] = json.RawMessage(strconv.FormatUint(rev, 10))
+	edit(m)
 	out, err := json.Marshal(m)
 	if err != nil {
 		return doc
@@ -135,23 +148,6 @@ func (a *API) putStack(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	w.Header().Set("ETag", etag(n))
 	return writeJSON(w, http.StatusOK, map[string]uint64{"revision": n})
-}
-
-// stripRevision drops a "revision" member a client echoed back.
-func stripRevision(doc []byte) []byte {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(doc, &m) != nil {
-		return doc // the service explains what is wrong with it
-	}
-	if _, ok := m["revision"]; !ok {
-		return doc
-	}
-	delete(m, "revision")
-	out, err := json.Marshal(m)
-	if err != nil {
-		return doc
-	}
-	return out
 }
 
 func (a *API) deleteStack(w http.ResponseWriter, r *http.Request, c *call) error {
