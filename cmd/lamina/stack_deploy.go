@@ -98,15 +98,16 @@ func (d *stackDeployer) buildAll(ctx context.Context, app *manifest.Application)
 		if !ok || r.Type != manifest.TypeFunction {
 			continue
 		}
-		if fs.CodeURI == "" && fs.InlineCode == "" && fs.CodeS3 == nil && fs.ImageURI == nil {
+		codeURI := fs.CodeURI
+		if codeURI == "" && fs.InlineCode == "" && fs.CodeS3 == nil && fs.ImageURI == nil {
 			// SAM's default CodeUri is the template's directory.
-			fs.CodeURI = "."
+			codeURI = "."
 		}
-		if fs.CodeURI == "" {
+		if codeURI == "" {
 			return nil, fmt.Errorf("function %s: Lamina deploys code from a local CodeUri (a directory or .zip); S3, inline and image code are not supported", r.LogicalID)
 		}
 		jobs = append(jobs, job{r.LogicalID, build.Spec{
-			Name: r.LogicalID, TemplateDir: app.Template.Dir, CodeURI: fs.CodeURI,
+			Name: r.LogicalID, TemplateDir: app.Template.Dir, CodeURI: codeURI,
 			Runtime: fs.Runtime, Handler: fs.Handler, Architecture: fs.Architecture,
 			BuildMethod: fs.BuildMethod, BuildProperties: stringMap(fs.BuildProperties),
 		}})
