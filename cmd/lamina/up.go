@@ -110,7 +110,10 @@ func runUp(cmd *cobra.Command, g *globals, f *upFlags) error {
 	}
 	res, err := d.run(ctx)
 	if err != nil {
-		if f.NoWatch || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return nil // Ctrl-C during the first deploy
+		}
+		if f.NoWatch {
 			return err
 		}
 		fmt.Fprintln(errw, "error:", err)
