@@ -254,6 +254,11 @@ func (h functionHandler) update(ctx context.Context, req *deploy.Request) (*depl
 	if c.ephemeral > 0 {
 		conf.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(c.ephemeral)}
 	}
+	// Tracing the template dropped goes back to the default.
+	conf.TracingConfig = &types.TracingConfig{Mode: types.TracingModePassThrough}
+	if c.tracing != "" {
+		conf.TracingConfig.Mode = c.tracing
+	}
 	// A save of the code alone (the hot-reload case) changes nothing else.
 	if !slices.Equal(req.Changed, []string{"Code"}) {
 		if _, err := h.p.lambda.UpdateFunctionConfiguration(ctx, conf); err != nil {
