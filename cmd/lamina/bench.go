@@ -66,6 +66,7 @@ logic as a plain net/http server, then measure:
 	f.DurationVar(&opts.Warmup, "warmup", time.Second, "unmeasured warm-up before each warm run")
 	f.IntVar(&opts.ColdStarts, "cold", 30, "number of cold starts timed")
 	f.IntVar(&opts.IdleInstances, "idle", 32, "idle instances the memory figure is averaged over")
+	f.BoolVar(&opts.SharedCPUs, "shared-cpus", false, "run every function instance on all CPUs, as `lamina serve --shared-cpus` does (default: pinned to its memory's share)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and platform) to this file")
 	return cmd
 }

@@ -97,6 +97,7 @@ cleanly; a second one exits at once.`,
 	f.DurationVar(&cfg.GatewayIntegrationTimeout, "gateway-integration-timeout", 30*time.Second, "longest HTTP API integration timeout (timeoutInMillis) accepted and applied; AWS: 30s")
 	f.DurationVar(&cfg.KeepWarm, "keep-warm", 10*time.Minute, "how long an idle warm instance is kept before it is stopped")
 	f.BoolVar(&cfg.AllowRootFunctions, "allow-root-functions", false, "when running as root, let Python/Node functions run as root if no interpreter the sandbox user can run is installed (unsafe)")
+	f.BoolVar(&cfg.SharedCPUs, "shared-cpus", false, "let every function instance use all CPUs (default: each gets the whole CPUs its MemorySize buys on Lambda, one per 1,769 MB, at least one, pinned to the least loaded)")
 	f.DurationVar(&cfg.InitTimeout, "init-timeout", 10*time.Second, "how long a new instance may take from start to its first Runtime API /next")
 	f.DurationVar(&shutdownWindow, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for in-flight requests")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

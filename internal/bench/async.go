@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -27,9 +29,10 @@ import (
 type AsyncOptions struct {
 	// Events is how many events the measured run enqueues (default 20,000).
 	Events int
-	// Workers is how many events run at once (default 16): the function
-	// instances started are as many.
-	Workers int
+	// Workers are the concurrency levels measured, one run each (default
+	// 16, 32, 64): how many events run at once, and so how many function
+	// instances are started. The other figures are taken at the fastest.
+	Workers []int
 	// Batch is how many events one EnqueueBatch carries (default 500).
 	Batch int
 }
@@ -38,27 +41,36 @@ func (o *AsyncOptions) setDefaults() {
 	if o.Events <= 0 {
 		o.Events = 20000
 	}
-	if o.Workers <= 0 {
-		o.Workers = 16
+	if len(o.Workers) == 0 {
+		o.Workers = []int{16, 32, 64}
 	}
 	if o.Batch <= 0 {
 		o.Batch = 500
 	}
 }
 
-// AsyncReport holds the figures of one RunAsync.
-type AsyncReport struct {
-	GOMAXPROCS int
-	Events     int
-	Workers    int
+// AsyncRun is one measured async run at one concurrency.
+type AsyncRun struct {
+	Workers int
 	// Elapsed is from the first enqueue to the last event's completion;
 	// Throughput is Events / Elapsed. EnqueueElapsed is how long enqueueing
 	// alone took (it overlaps with the running).
 	Elapsed        time.Duration
 	Throughput     float64
 	EnqueueElapsed time.Duration
-	// Succeeded and Failed are the async service's counts for the measured run.
+	// Succeeded and Failed are the async service's counts for the run.
 	Succeeded, Failed int64
+}
+
+// AsyncReport holds the figures of one RunAsync.
+type AsyncReport struct {
+	GOMAXPROCS int
+	Events     int
+	// Runs are the async runs, one per concurrency; the fastest is also
+	// embedded (Workers, Throughput, ...) and the rest of the figures are
+	// measured at its concurrency.
+	Runs []AsyncRun
+	AsyncRun
 	// InvokeElapsed and InvokeThroughput are Events synchronous in-process
 	// invocations of the same function by Workers callers: the invocation
 	// path alone, without the queue.
@@ -75,6 +87,8 @@ type AsyncReport struct {
 	StoreMessages   int
 	StoreElapsed    time.Duration
 	StoreThroughput float64
+
+	eventSize int // of one stored event, for a baseline of the same size
 }
 
 // Ratio is the async throughput over the store's raw rate.
@@ -110,7 +124,7 @@ func RunAsync(ctx context.Context, opts AsyncOptions, w io.Writer) (*AsyncReport
 		return nil, err
 	}
 	say("starting the platform pieces in-process (embedded JetStream in %s)…", dir)
-	p, err := startPlatform(ctx, dir, opts.Workers)
+	p, err := startPlatform(ctx, dir, opts.Workers[0])
 	if err != nil {
 		return nil, err
 	}
@@ -127,43 +141,48 @@ func RunAsync(ctx context.Context, opts AsyncOptions, w io.Writer) (*AsyncReport
 	}); err != nil {
 		return nil, fmt.Errorf("create function: %w", err)
 	}
-	p.async.Start(ctx)
-
-	// Warm-up: as many events as twice the workers, so that every
-	// instance the measured run needs is started.
-	say("warming up %d instances…", opts.Workers)
-	if _, err := p.run(ctx, fn, 2*opts.Workers, opts.Batch); err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
+	rep := &AsyncReport{GOMAXPROCS: runtime.GOMAXPROCS(0), Events: opts.Events}
+	for i, workers := range opts.Workers {
+		if i > 0 {
+			if err := p.restartAsync(ctx, p.inv, workers); err != nil {
+				return nil, err
+			}
+		} else {
+			p.async.Start(ctx)
+		}
+		// Warm-up: twice as many events as workers, so that every instance
+		// the measured run needs is started.
+		say("warming up %d instances…", workers)
+		if _, err := p.run(ctx, fn, 2*workers, opts.Batch); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+		say("async: %d events, %d workers…", opts.Events, workers)
+		before := p.async.Stats()
+		res, err := p.run(ctx, fn, opts.Events, opts.Batch)
+		if err != nil {
+			return nil, err
+		}
+		after := p.async.Stats()
+		rep.Runs = append(rep.Runs, AsyncRun{
+			Workers: workers, Elapsed: res.elapsed, EnqueueElapsed: res.enqueued,
+			Throughput: float64(opts.Events) / res.elapsed.Seconds(),
+			Succeeded:  after.Succeeded - before.Succeeded, Failed: after.Failed - before.Failed,
+		})
+		rep.eventSize = res.eventSize
 	}
+	rep.AsyncRun = slices.MaxFunc(rep.Runs, func(a, b AsyncRun) int { return cmp.Compare(a.Throughput, b.Throughput) })
+	workers := rep.Workers
 
-	say("async: %d events, %d workers…", opts.Events, opts.Workers)
-	rep := &AsyncReport{GOMAXPROCS: runtime.GOMAXPROCS(0), Events: opts.Events, Workers: opts.Workers}
-	before := p.async.Stats()
-	res, err := p.run(ctx, fn, opts.Events, opts.Batch)
-	if err != nil {
-		return nil, err
-	}
-	after := p.async.Stats()
-	rep.Elapsed, rep.EnqueueElapsed = res.elapsed, res.enqueued
-	rep.Throughput = float64(opts.Events) / res.elapsed.Seconds()
-	rep.Succeeded, rep.Failed = after.Succeeded-before.Succeeded, after.Failed-before.Failed
-
-	say("sync invoke, in-process, %d callers: %d invocations…", opts.Workers, opts.Events)
-	if rep.InvokeElapsed, err = syncInvokes(ctx, p.inv, fn, opts.Events, opts.Workers); err != nil {
+	say("sync invoke, in-process, %d callers: %d invocations…", workers, opts.Events)
+	if rep.InvokeElapsed, err = syncInvokes(ctx, p.inv, fn, opts.Events, workers); err != nil {
 		return nil, fmt.Errorf("sync invoke: %w", err)
 	}
 	rep.InvokeThroughput = float64(opts.Events) / rep.InvokeElapsed.Seconds()
 
-	say("async layer alone (no-op in-process function): %d events…", opts.Events)
-	if err := p.async.Close(ctx); err != nil {
+	say("async layer alone (no-op in-process function), %d workers: %d events…", workers, opts.Events)
+	if err := p.restartAsync(ctx, noopInvoker{}, workers); err != nil {
 		return nil, err
 	}
-	p.async, err = async.New(ctx, async.Options{Store: p.st, Registry: p.reg, Invoker: noopInvoker{}, DeadLetters: p.dl,
-		Workers: opts.Workers, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return nil, err
-	}
-	p.async.Start(ctx)
 	layer, err := p.run(ctx, fn, opts.Events, opts.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("async layer alone: %w", err)
@@ -173,7 +192,7 @@ func RunAsync(ctx context.Context, opts AsyncOptions, w io.Writer) (*AsyncReport
 
 	say("store: publish and consume %d messages…", opts.Events)
 	rep.StoreMessages = opts.Events
-	if rep.StoreElapsed, err = storeBaseline(ctx, p.st, opts.Events, opts.Batch, opts.Workers, res.eventSize); err != nil {
+	if rep.StoreElapsed, err = storeBaseline(ctx, p.st, opts.Events, opts.Batch, workers, rep.eventSize); err != nil {
 		return nil, fmt.Errorf("store baseline: %w", err)
 	}
 	rep.StoreThroughput = float64(opts.Events) / rep.StoreElapsed.Seconds()
@@ -234,6 +253,22 @@ func startPlatform(ctx context.Context, dir string, workers int) (p *platform, e
 		return nil, err
 	}
 	return p, nil
+}
+
+// restartAsync replaces the async service by one with workers workers
+// calling inv, and starts it.
+func (p *platform) restartAsync(ctx context.Context, inv async.Invoker, workers int) error {
+	if err := p.async.Close(ctx); err != nil {
+		return err
+	}
+	var err error
+	p.async, err = async.New(ctx, async.Options{Store: p.st, Registry: p.reg, Invoker: inv, DeadLetters: p.dl,
+		Workers: workers, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	p.async.Start(ctx)
+	return nil
 }
 
 func (p *platform) close(ctx context.Context) {
@@ -419,10 +454,16 @@ const maxBaselineFetch = 256
 
 // Print writes the report with the ratio to the store's raw rate.
 func (r *AsyncReport) Print(w io.Writer) {
-	fmt.Fprintf(w, "Lamina async benchmark (GOMAXPROCS=%d, %d events, %d workers; enqueuer, platform and function share this machine)\n\n",
-		r.GOMAXPROCS, r.Events, r.Workers)
-	fmt.Fprintf(w, "async invoke   enqueue → completion (aws-lambda-go no-op)   %8.0f events/s   %s (enqueueing alone %s)\n",
-		r.Throughput, round(r.Elapsed), round(r.EnqueueElapsed))
+	fmt.Fprintf(w, "Lamina async benchmark (GOMAXPROCS=%d, %d events per run; enqueuer, platform and function share this machine)\n\n",
+		r.GOMAXPROCS, r.Events)
+	for _, run := range r.Runs {
+		best := ""
+		if run.Workers == r.Workers {
+			best = "  ← fastest; the rows below use its concurrency"
+		}
+		fmt.Fprintf(w, "async invoke   enqueue → completion, %3d workers            %8.0f events/s   %s (enqueueing alone %s)%s\n",
+			run.Workers, run.Throughput, round(run.Elapsed), round(run.EnqueueElapsed), best)
+	}
 	fmt.Fprintf(w, "sync invoke    in-process, %3d callers, no queue               %8.0f events/s   %s\n",
 		r.Workers, r.InvokeThroughput, round(r.InvokeElapsed))
 	fmt.Fprintf(w, "async layer    the same, the function an in-process no-op     %8.0f events/s   %s\n",

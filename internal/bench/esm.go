@@ -85,7 +85,7 @@ func RunESM(ctx context.Context, opts ESMOptions) (*ESMReport, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	p, err := startEchoPlatform(ctx, dir, say)
+	p, err := startEchoPlatform(ctx, dir, say, false)
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func RunGateway(ctx context.Context, opts GatewayOptions) (*GatewayReport, error
 	}
 	defer os.RemoveAll(dir)
 
-	p, err := startEchoPlatform(ctx, dir, say)
+	p, err := startEchoPlatform(ctx, dir, say, false)
 	if err != nil {
 		return nil, err
 	}

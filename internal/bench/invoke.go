@@ -33,6 +33,9 @@ type InvokeOptions struct {
 	ColdStarts int
 	// IdleInstances is how many idle instances the memory figure is taken over (default 32).
 	IdleInstances int
+	// SharedCPUs runs the platform with every instance on all CPUs instead
+	// of pinned to its memory's share (`lamina serve --shared-cpus`).
+	SharedCPUs bool
 	// Progress receives a line per step (nil = discard).
 	Progress io.Writer
 }
@@ -62,6 +65,10 @@ func (o *InvokeOptions) setDefaults() {
 type WarmRow struct {
 	Callers          int
 	Lamina, Baseline Stats
+	// Floor is the function alone (as many processes as callers) against
+	// do-nothing Runtime APIs: the most any platform running it can do
+	// here (throughput only).
+	Floor Stats
 }
 
 // InvokeReport holds every figure of one run.
@@ -97,7 +104,7 @@ func RunInvoke(ctx context.Context, opts InvokeOptions) (*InvokeReport, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	p, err := startEchoPlatform(ctx, dir, say)
+	p, err := startEchoPlatform(ctx, dir, say, opts.SharedCPUs)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +134,12 @@ func RunInvoke(ctx context.Context, opts InvokeOptions) (*InvokeReport, error) {
 			return nil, fmt.Errorf("lamina at %d callers: %w", n, err)
 		}
 		hc.CloseIdleConnections()
-		rep.Warm = append(rep.Warm, WarmRow{Callers: n, Lamina: l, Baseline: b})
+		say("warm, %d caller(s): the function alone against a do-nothing Runtime API…", n)
+		f, err := runtimeFloor(ctx, bootstrapPath, n, opts.Warmup, opts.Duration)
+		if err != nil {
+			return nil, fmt.Errorf("runtime floor at %d callers: %w", n, err)
+		}
+		rep.Warm = append(rep.Warm, WarmRow{Callers: n, Lamina: l, Baseline: b, Floor: f})
 	}
 
 	say("cold starts: %d first invocations after CreateFunction…", opts.ColdStarts)
@@ -386,6 +398,18 @@ func (r *InvokeReport) Print(w io.Writer) {
 			ratio = row.Lamina.Throughput / row.Baseline.Throughput
 		}
 		fmt.Fprintf(w, "             %7d  %-42s  %-42s  %9.2fx  %9s\n", row.Callers, row.Lamina, row.Baseline, ratio, round(row.Lamina.P50-row.Baseline.P50))
+	}
+	fmt.Fprintf(w, "\nceiling      callers  the function alone: as many aws-lambda-go processes against do-nothing Runtime APIs (no callers, no platform)\n")
+	for _, row := range r.Warm {
+		ofBaseline, ofFloor := 0.0, 0.0
+		if row.Baseline.Throughput > 0 {
+			ofBaseline = row.Floor.Throughput / row.Baseline.Throughput
+		}
+		if row.Floor.Throughput > 0 {
+			ofFloor = row.Lamina.Throughput / row.Floor.Throughput
+		}
+		fmt.Fprintf(w, "             %7d  %8.0f inv/s = %.2fx of the net/http hop: no platform can exceed this ratio here; Lamina reaches %.2f of it\n",
+			row.Callers, row.Floor.Throughput, ofBaseline, ofFloor)
 	}
 	coldRatio := 0.0
 	if r.ColdBaseline.P50 > 0 {

@@ -47,6 +47,9 @@ func TestRunInvokeSmall(t *testing.T) {
 		if row.Lamina.Requests == 0 || row.Lamina.Errors != 0 || row.Baseline.Requests == 0 || row.Baseline.Errors != 0 {
 			t.Errorf("callers=%d: lamina %+v baseline %+v", row.Callers, row.Lamina, row.Baseline)
 		}
+		if row.Floor.Requests == 0 || row.Floor.Throughput <= 0 {
+			t.Errorf("callers=%d: no floor measured: %+v", row.Callers, row.Floor)
+		}
 	}
 	if rep.ColdLamina.Requests != 2 || rep.ColdLamina.P50 <= 0 || rep.ColdBaseline.P50 <= 0 {
 		t.Errorf("cold: lamina %+v baseline %+v", rep.ColdLamina, rep.ColdBaseline)
@@ -56,7 +59,7 @@ func TestRunInvokeSmall(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.Print(&out)
-	for _, want := range []string{"warm invoke", "cold start", "idle", "targets:"} {
+	for _, want := range []string{"warm invoke", "ceiling", "cold start", "idle", "targets:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

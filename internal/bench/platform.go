@@ -26,7 +26,7 @@ type echoPlatform struct {
 
 // startEchoPlatform builds the programs into dir, starts Lamina with its
 // data in dir and deploys the echo function. Close it with shutdown.
-func startEchoPlatform(ctx context.Context, dir string, say func(string, ...any)) (*echoPlatform, error) {
+func startEchoPlatform(ctx context.Context, dir string, say func(string, ...any), sharedCPUs bool) (*echoPlatform, error) {
 	say("building the aws-lambda-go function and the net/http baseline…")
 	bootstrapPath, baselinePath, err := buildPrograms(ctx, dir)
 	if err != nil {
@@ -37,6 +37,7 @@ func startEchoPlatform(ctx context.Context, dir string, say func(string, ...any)
 		DataDir:       dir + "/data",
 		Listen:        "127.0.0.1:0",
 		GatewayListen: "127.0.0.1:0",
+		SharedCPUs:    sharedCPUs,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -36,6 +36,7 @@ type instance struct {
 
 	// Set before the process starts, read-only afterwards.
 	provisionedStart bool
+	cpus             []int // pinned to (nil: all); released at cleanup
 	api              *apiServer
 	addr             string // host:port of the Runtime API
 	tmpDir           string
@@ -609,6 +610,7 @@ func (in *instance) cleanup() {
 	if cg != nil {
 		cg.remove()
 	}
+	in.pool.cpus.release(in.cpus)
 	in.pool.wg.Done()
 }
 

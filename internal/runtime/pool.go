@@ -40,6 +40,7 @@ type Pool struct {
 	code        *codeCache
 	cg          *cgroups
 	spawner     *spawner
+	cpus        *cpuPlacer // nil: instances share every CPU
 	dropUser    bool
 	keepWarm    time.Duration
 	initTimeout time.Duration
@@ -128,6 +129,9 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 	cg, why := setupCgroups(cgroupPrefix + strconv.Itoa(os.Getpid()) + "-" + randomHex(4))
 	p.cg = cg
 	p.spawner = newSpawner(cg, &p.initializing)
+	if !opts.SharedCPUs {
+		p.cpus = newCPUPlacer()
+	}
 	p.logLimits(why)
 	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go p.reaper()
@@ -144,8 +148,13 @@ func (p *Pool) logLimits(cgroupProblem string) {
 	if p.dropUser {
 		user = fmt.Sprintf("nobody (uid %d)", sandboxUID)
 	}
+	cpus := "all of Lamina's, shared"
+	if p.cpus != nil {
+		cpus = fmt.Sprintf("one per %d MB of MemorySize (at least one), pinned", mbPerVCPU)
+	}
 	attrs := []any{
 		"user", user,
+		"cpus", cpus,
 		"rlimits", fmt.Sprintf("nofile=%d, fsize=EphemeralStorage, core=0", limitNoFile),
 		"sandbox", p.layout.root,
 	}
@@ -378,7 +387,8 @@ func (p *Pool) start(ctx context.Context, in *instance) (res *Result, err error)
 
 	in.started = time.Now()
 	p.initializing.Add(1)
-	req := spawnRequest{argv0: argv[0], argv: argv, attr: attr, memMB: in.memMB,
+	in.cpus = p.cpus.place(in.memMB)
+	req := spawnRequest{argv0: argv[0], argv: argv, attr: attr, memMB: in.memMB, cpus: in.cpus,
 		limits: instanceRlimits(ephemeralMB(spec)), uid: -1, gid: -1}
 	if drop {
 		req.uid, req.gid = sandboxUID, sandboxGID

@@ -38,6 +38,8 @@ type spawnRequest struct {
 	argv  []string
 	attr  *os.ProcAttr
 	memMB int // the limit of the slot the child is born in
+	// cpus the child is pinned to (nil: all).
+	cpus []int
 	// limits are applied to the child, which runs as uid:gid (-1: Lamina's).
 	limits   []rlimit
 	uid, gid int
@@ -128,7 +130,12 @@ func (s *spawner) thread() {
 			}
 			res := spawnResult{}
 			inSlot := slot != "" && setMemoryLimitV1(slot, r.memMB) == nil
-			res.proc, res.err = os.StartProcess(r.argv0, r.argv, r.attr)
+			if restore, err := pinThread(r.cpus); err == nil {
+				res.proc, res.err = os.StartProcess(r.argv0, r.argv, r.attr)
+				restore()
+			} else {
+				res.proc, res.err = os.StartProcess(r.argv0, r.argv, r.attr)
+			}
 			fit := true
 			if res.err == nil {
 				if inSlot {

@@ -101,8 +101,13 @@ type Options struct {
 	// boto3, the JS SDK v3) call Lamina's queues and topics instead of AWS.
 	// A function's own AWS_ENDPOINT_URL wins; "" sets none.
 	EndpointURL string
-	Clock       clock.Clock
-	Logger      *slog.Logger
+	// SharedCPUs lets every instance run on all of Lamina's CPUs. By
+	// default an instance is pinned to the whole CPUs its memory buys on
+	// Lambda (one per 1,769 MB, at least one), spread over the least
+	// loaded ones.
+	SharedCPUs bool
+	Clock      clock.Clock
+	Logger     *slog.Logger
 }
 
 // InstanceInfo describes one live instance (for stats and tests).

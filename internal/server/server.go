@@ -68,6 +68,10 @@ type Config struct {
 	// runs as root and the only interpreter is one the unprivileged sandbox
 	// user cannot run (default: such invocations fail with a clear error).
 	AllowRootFunctions bool
+	// SharedCPUs lets every function instance run on all CPUs; by default
+	// each is pinned to the whole CPUs its MemorySize buys on Lambda (one
+	// per 1,769 MB, at least one).
+	SharedCPUs bool
 	// SyncReserve is the capacity background work (async events,
 	// schedules) may never take, so synchronous callers always find room
 	// (0 = a tenth of the capacity; negative = none).
@@ -235,6 +239,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		KeepWarm:    s.cfg.KeepWarm,
 		InitTimeout: s.cfg.InitTimeout,
 		AllowRoot:   s.cfg.AllowRootFunctions,
+		SharedCPUs:  s.cfg.SharedCPUs,
 		EndpointURL: s.functionEndpoint(),
 		Logger:      s.log.With("component", "runtime"),
 	})

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +95,9 @@ func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return []byte(`"recorded"`), nil
 	case "pid":
 		return json.Marshal(map[string]any{"pid": os.Getpid()})
+	case "cpus":
+		// What the Go runtime made of the CPUs the instance was given.
+		return json.Marshal(map[string]any{"pid": os.Getpid(), "numCPU": runtime.NumCPU(), "gomaxprocs": runtime.GOMAXPROCS(0)})
 	case "error":
 		return nil, errors.New(ev.Message)
 	case "panic":

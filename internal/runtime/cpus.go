@@ -1,0 +1,104 @@
+package runtime
+
+import (
+	"slices"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lambda gives a function compute in proportion to its memory: the
+// equivalent of one vCPU at 1,769 MB, six at 10,240 MB. Lamina gives each
+// instance the same number of whole CPUs (at least one), by CPU affinity
+// inherited from the thread that forks it. Besides matching what a function
+// can count on in AWS, it matters for speed: a Go runtime sizes GOMAXPROCS
+// from its affinity, and an instance that sees one CPU wakes one thread per
+// event instead of spinning up idle ones, which on a small machine was a
+// third of the cost of a warm invocation.
+const mbPerVCPU = 1769
+
+// cpuPlacer spreads pinned instances over the CPUs Lamina may use, the
+// least loaded first.
+type cpuPlacer struct {
+	mu   sync.Mutex
+	cpus []int       // the CPUs Lamina's own affinity allows
+	load map[int]int // instances pinned to each
+}
+
+// newCPUPlacer returns nil (no pinning) when Lamina's CPUs cannot be read.
+func newCPUPlacer() *cpuPlacer {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil
+	}
+	p := &cpuPlacer{load: map[int]int{}}
+	for cpu := range len(set) * 64 {
+		if set.IsSet(cpu) {
+			p.cpus = append(p.cpus, cpu)
+		}
+	}
+	if len(p.cpus) == 0 {
+		return nil
+	}
+	return p
+}
+
+// vcpus is the CPUs an instance of memMB is given.
+func vcpus(memMB int) int { return max(1, (memMB+mbPerVCPU-1)/mbPerVCPU) }
+
+// place picks the CPUs for an instance of memMB. nil means every CPU (its
+// share is all of them, or there is no placer).
+func (p *cpuPlacer) place(memMB int) []int {
+	if p == nil {
+		return nil
+	}
+	n := vcpus(memMB)
+	if n >= len(p.cpus) {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	order := slices.Clone(p.cpus)
+	// Stable: among equally loaded CPUs the lower numbered first.
+	slices.SortStableFunc(order, func(a, b int) int { return p.load[a] - p.load[b] })
+	chosen := order[:n]
+	for _, cpu := range chosen {
+		p.load[cpu]++
+	}
+	slices.Sort(chosen)
+	return chosen
+}
+
+// release returns the CPUs of a stopped instance.
+func (p *cpuPlacer) release(cpus []int) {
+	if p == nil || len(cpus) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cpu := range cpus {
+		if p.load[cpu]--; p.load[cpu] <= 0 {
+			delete(p.load, cpu)
+		}
+	}
+}
+
+// pinThread restricts the calling (locked) thread to cpus, so that a child
+// it forks inherits them, and returns a function that restores the thread's
+// previous affinity. With no cpus it does nothing.
+func pinThread(cpus []int) (restore func(), err error) {
+	if len(cpus) == 0 {
+		return func() {}, nil
+	}
+	var old, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return nil, err
+	}
+	for _, cpu := range cpus {
+		set.Set(cpu)
+	}
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return nil, err
+	}
+	return func() { _ = unix.SchedSetaffinity(0, &old) }, nil
+}
