@@ -17,6 +17,9 @@ var echoSource []byte
 //go:embed httpfn/main.go
 var httpSource []byte
 
+//go:embed noopfn/main.go
+var noopSource []byte
+
 // Pinned so the benchmark builds the same function on every machine.
 const lambdaGoModule = "github.com/aws/aws-lambda-go v1.55.1"
 
@@ -24,38 +27,46 @@ const lambdaGoModule = "github.com/aws/aws-lambda-go v1.55.1"
 // bootstrap) and the baseline server into dir, from sources embedded in
 // this binary, so the benchmark works outside the source tree too.
 func buildPrograms(ctx context.Context, dir string) (bootstrap, baseline string, err error) {
-	build := func(name string, src []byte, tags ...string) (string, error) {
-		mod := filepath.Join(dir, name+"-src")
-		if err := os.MkdirAll(mod, 0o755); err != nil {
-			return "", err
-		}
-		gomod := "module laminabench/" + name + "\n\ngo 1.26\n\nrequire " + lambdaGoModule + "\n"
-		if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(filepath.Join(mod, "main.go"), src, 0o644); err != nil {
-			return "", err
-		}
-		out := filepath.Join(dir, name)
-		args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out}
-		if len(tags) > 0 {
-			args = append(args, "-tags", tags[0])
-		}
-		cmd := exec.CommandContext(ctx, "go", append(args, ".")...)
-		cmd.Dir = mod
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-mod=mod")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build %s: %w\n%s", name, err, msg)
-		}
-		return out, nil
-	}
-	if bootstrap, err = build("echofn", echoSource, "lambda.norpc"); err != nil {
+	if bootstrap, err = buildProgram(ctx, dir, "echofn", echoSource, "lambda.norpc"); err != nil {
 		return "", "", err
 	}
-	if baseline, err = build("httpfn", httpSource); err != nil {
+	if baseline, err = buildProgram(ctx, dir, "httpfn", httpSource); err != nil {
 		return "", "", err
 	}
 	return bootstrap, baseline, nil
+}
+
+// buildNoop compiles the do-nothing aws-lambda-go function into dir.
+func buildNoop(ctx context.Context, dir string) (string, error) {
+	return buildProgram(ctx, dir, "noopfn", noopSource, "lambda.norpc")
+}
+
+// buildProgram compiles the one-file program src as dir/name, in a module
+// of its own that requires aws-lambda-go.
+func buildProgram(ctx context.Context, dir, name string, src []byte, tags ...string) (string, error) {
+	mod := filepath.Join(dir, name+"-src")
+	if err := os.MkdirAll(mod, 0o755); err != nil {
+		return "", err
+	}
+	gomod := "module laminabench/" + name + "\n\ngo 1.26\n\nrequire " + lambdaGoModule + "\n"
+	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(mod, "main.go"), src, 0o644); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, name)
+	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", tags[0])
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, ".")...)
+	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-mod=mod")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", name, err, msg)
+	}
+	return out, nil
 }
 
 // zipBootstrap packages the executable at path as a function's bootstrap,
