@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -534,7 +535,7 @@ func (h apiHandler) update(ctx context.Context, req *deploy.Request) (*deploy.Ou
 		}
 	}
 	arn := fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s", h.p.cfg.AWS.Region, id)
-	if _, err := h.p.apigwv2.TagResource(ctx, &apigatewayv2.TagResourceInput{ResourceArn: aws.String(arn), Tags: d.tags}); err != nil {
+	if err := h.retag(ctx, arn, d.tags); err != nil {
 		return nil, fmt.Errorf("tag API %s: %w", d.name, err)
 	}
 	data := map[string]string{"stage": d.stage}
@@ -542,6 +543,32 @@ func (h apiHandler) update(ctx context.Context, req *deploy.Request) (*deploy.Ou
 		return nil, err
 	}
 	return h.outcome(id, aws.ToString(out.ApiEndpoint), data), nil
+}
+
+// retag makes the API's tags exactly tags: the ones the template dropped
+// are removed, as CloudFormation does.
+func (h apiHandler) retag(ctx context.Context, arn string, tags map[string]string) error {
+	cur, err := h.p.apigwv2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		return err
+	}
+	var gone []string
+	for k := range cur.Tags {
+		if _, keep := tags[k]; !keep {
+			gone = append(gone, k)
+		}
+	}
+	if len(gone) > 0 {
+		slices.Sort(gone)
+		if _, err := h.p.apigwv2.UntagResource(ctx, &apigatewayv2.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: gone}); err != nil {
+			return err
+		}
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	_, err = h.p.apigwv2.TagResource(ctx, &apigatewayv2.TagResourceInput{ResourceArn: aws.String(arn), Tags: tags})
+	return err
 }
 
 func (h apiHandler) delete(ctx context.Context, req *deploy.DeleteRequest) error {
@@ -758,8 +785,12 @@ func (h routeHandler) update(ctx context.Context, req *deploy.Request) (*deploy.
 	in := &apigatewayv2.UpdateRouteInput{ApiId: aws.String(d.apiID), RouteId: aws.String(req.Previous.PhysicalID), RouteKey: aws.String(d.key),
 		Target: aws.String("integrations/" + prev["integration"]), AuthorizationType: d.authType, AuthorizationScopes: d.scopes,
 		ApiKeyRequired: aws.Bool(d.apiKeyRequired), RequestModels: d.models, RequestParameters: d.params, AuthorizerId: aws.String(d.authorizerID)}
+	// Empty, not absent: what the template no longer asks for is cleared.
 	if in.RequestModels == nil {
 		in.RequestModels = map[string]string{}
+	}
+	if in.RequestParameters == nil {
+		in.RequestParameters = map[string]v2types.ParameterConstraints{}
 	}
 	if _, err := h.p.apigwv2.UpdateRoute(ctx, in); err != nil {
 		return nil, fmt.Errorf("update route %s: %w", d.key, err)

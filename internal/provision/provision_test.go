@@ -81,6 +81,8 @@ Resources:
             Path: /jobs
             Method: post
             RequestModel: {Model: Job, Required: true}
+            RequestParameters:
+              - method.request.header.X-Job-Owner: {Required: true}
         Queue:
           Type: SQS
           Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 5}
@@ -99,6 +101,7 @@ Resources:
     Type: AWS::Serverless::Api
     Properties:
       StageName: Prod
+      Tags: {team: jobs, tier: web}
       Models:
         Job:
           type: object
@@ -219,6 +222,12 @@ func TestProvisionEveryResourceType(t *testing.T) {
 	routes, err := gw2.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(res("Rest").PhysicalID)})
 	if err != nil || len(routes.Items) != 1 || aws.ToString(routes.Items[0].RouteKey) != "POST /jobs" || !aws.ToBool(routes.Items[0].ApiKeyRequired) || routes.Items[0].RequestModels["application/json"] != "Job" {
 		t.Errorf("REST routes %+v %v", routes, err)
+	} else if p := routes.Items[0].RequestParameters["method.request.header.X-Job-Owner"]; !aws.ToBool(p.Required) {
+		t.Errorf("REST route parameters %+v", routes.Items[0].RequestParameters)
+	}
+	restARN := "arn:aws:apigateway:" + cfg.Region + "::/apis/" + res("Rest").PhysicalID
+	if tags, err := gw2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: aws.String(restARN)}); err != nil || tags.Tags["team"] != "jobs" || tags.Tags["tier"] != "web" {
+		t.Errorf("REST API tags %+v %v", tags, err)
 	}
 	plans, err := gw1.GetUsagePlans(ctx, &apigateway.GetUsagePlansInput{})
 	if err != nil || len(plans.Items) != 1 || aws.ToString(plans.Items[0].ApiStages[0].ApiId) != res("Rest").PhysicalID {
@@ -251,11 +260,28 @@ func TestProvisionEveryResourceType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyed, _ := http.NewRequest(http.MethodPost, restURL, strings.NewReader(`{"name":"x"}`))
-	keyed.Header.Set("Content-Type", "application/json")
-	keyed.Header.Set("x-api-key", aws.ToString(key.Value))
-	if resp, err := http.DefaultClient.Do(keyed); err != nil || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
-		t.Errorf("POST %s with the key: %v %v", restURL, resp.StatusCode, err)
+	postJob := func(owner string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, restURL, strings.NewReader(`{"name":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("x-api-key", aws.ToString(key.Value))
+		if owner != "" {
+			req.Header.Set("X-Job-Owner", owner)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Past the key and the validation, the worker's answer is no proxy
+	// response: 502, which is not the gateway refusing the request.
+	if code := postJob("ann"); code == http.StatusForbidden || code == http.StatusBadRequest {
+		t.Errorf("POST %s with the key and the owner header: %d", restURL, code)
+	}
+	if code := postJob(""); code != http.StatusBadRequest {
+		t.Errorf("POST %s without the required header: %d, want 400", restURL, code)
 	}
 
 	// Update: the batch size changes in place, the topic and its
@@ -264,6 +290,8 @@ func TestProvisionEveryResourceType(t *testing.T) {
 		"BatchSize: 5", "BatchSize: 7",
 		"Path: /jobs/{id}", "Path: /tasks/{id}",
 		"/jobs/7", "/tasks/7",
+		"Tags: {team: jobs, tier: web}", "Tags: {team: jobs}",
+		"            RequestParameters:\n              - method.request.header.X-Job-Owner: {Required: true}\n", "",
 	).Replace(stackV1)
 	v2 = strings.Replace(v2, `        Alert:
           Type: SNS
@@ -284,10 +312,11 @@ func TestProvisionEveryResourceType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The environment changed, so SAM's version id changes: a new
-	// version is the one create.
+	// The environment changed, so SAM's version id changes, and the REST
+	// API's definition changed, so its deployment id does: those are the
+	// only creates.
 	for _, c := range plan.Changes {
-		if c.Action == deploy.Create && c.ResourceType != manifest.TypeVersion {
+		if c.Action == deploy.Create && c.ResourceType != manifest.TypeVersion && c.ResourceType != manifest.TypeDeployment {
 			t.Errorf("update plan creates %s (%s): %s", c.LogicalID, c.ResourceType, plan.Summary())
 		}
 	}
@@ -312,6 +341,13 @@ func TestProvisionEveryResourceType(t *testing.T) {
 	}
 	if resp, err := http.Get(local); err != nil || resp.StatusCode != 404 {
 		t.Errorf("old route still answers: %v %v", resp, err)
+	}
+	// The REST API lost a tag and its route the header it required.
+	if tags, err := gw2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: aws.String(restARN)}); err != nil || tags.Tags["team"] != "jobs" || tags.Tags["tier"] != "" {
+		t.Errorf("REST API tags after update %v %v (want team, and tier gone)", tags.Tags, err)
+	}
+	if code := postJob(""); code == http.StatusForbidden || code == http.StatusBadRequest {
+		t.Errorf("POST %s without the header the template no longer requires: %d", restURL, code)
 	}
 
 	// Delete everything: nothing of the stack is left.
