@@ -337,9 +337,18 @@ func (c *cgroup) add(pid int) error {
 
 // peakMB is the peak memory use in MB (rounded up), 0 when unknown.
 func (c *cgroup) peakMB() int {
+	// One pread: the file is a single short line, and os.File.ReadAt
+	// would read again until EOF, a second syscall per invocation.
 	var buf [32]byte
-	n, err := c.peak.ReadAt(buf[:], 0)
-	if n == 0 && err != nil {
+	rc, err := c.peak.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	if err := rc.Read(func(fd uintptr) bool {
+		n, err = syscall.Pread(int(fd), buf[:], 0)
+		return true
+	}); err != nil || n <= 0 {
 		return 0
 	}
 	v, err := strconv.ParseInt(string(bytes.TrimSpace(buf[:n])), 10, 64)
