@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,9 +42,29 @@ var floorEvent = []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" 
 
 var floorAccepted = []byte("HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n")
 
+// FloorResult is what runtimeFloor measured.
+type FloorResult struct {
+	Stats
+	// FunctionCPU is the CPU time (user + system) the function processes
+	// themselves spent per invocation: with CPUs cores, no platform can run
+	// more than CPUs / FunctionCPU invocations a second, even if it and its
+	// callers cost nothing.
+	FunctionCPU time.Duration
+	CPUs        int
+}
+
+// Bound is CPUs / FunctionCPU: invocations per second the function's own
+// processes would allow with every core theirs.
+func (f FloorResult) Bound() float64 {
+	if f.FunctionCPU <= 0 {
+		return 0
+	}
+	return float64(f.CPUs) / f.FunctionCPU.Seconds()
+}
+
 // runtimeFloor runs n copies of bootstrap against do-nothing Runtime APIs
 // and counts the responses they post during d, after warmup.
-func runtimeFloor(ctx context.Context, bootstrap string, n int, warmup, d time.Duration) (Stats, error) {
+func runtimeFloor(ctx context.Context, bootstrap string, n int, warmup, d time.Duration) (FloorResult, error) {
 	var responses atomic.Int64
 	var wg sync.WaitGroup
 	var listeners []net.Listener
@@ -62,7 +83,7 @@ func runtimeFloor(ctx context.Context, bootstrap string, n int, warmup, d time.D
 	for i := range n {
 		ln, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
-			return Stats{}, err
+			return FloorResult{}, err
 		}
 		listeners = append(listeners, ln)
 		wg.Go(func() { acceptFloor(ln, &responses, &wg) })
@@ -73,26 +94,51 @@ func runtimeFloor(ctx context.Context, bootstrap string, n int, warmup, d time.D
 			cpu = []int{cpus[i%len(cpus)]}
 		}
 		if err := startPinned(cmd, cpu); err != nil {
-			return Stats{}, fmt.Errorf("start the function: %w", err)
+			return FloorResult{}, fmt.Errorf("start the function: %w", err)
 		}
 		procs = append(procs, cmd)
 	}
 	select {
 	case <-time.After(warmup):
 	case <-ctx.Done():
-		return Stats{}, ctx.Err()
+		return FloorResult{}, ctx.Err()
 	}
-	before := responses.Load()
+	before, cpuBefore := responses.Load(), cpuTime(procs)
 	select {
 	case <-time.After(d):
 	case <-ctx.Done():
-		return Stats{}, ctx.Err()
+		return FloorResult{}, ctx.Err()
 	}
-	done := int(responses.Load() - before)
+	done, cpuSpent := int(responses.Load()-before), cpuTime(procs)-cpuBefore
 	if done == 0 {
-		return Stats{}, errors.New("the function posted no response to the floor's Runtime API")
+		return FloorResult{}, errors.New("the function posted no response to the floor's Runtime API")
 	}
-	return Stats{Requests: done, Elapsed: d, Throughput: float64(done) / d.Seconds()}, nil
+	return FloorResult{
+		Stats:       Stats{Requests: done, Elapsed: d, Throughput: float64(done) / d.Seconds()},
+		FunctionCPU: cpuSpent / time.Duration(done),
+		CPUs:        max(1, len(cpus)),
+	}, nil
+}
+
+// cpuTime is the user + system CPU time the processes have used, from
+// /proc (in clock ticks of 10 ms: measured windows are seconds long).
+func cpuTime(procs []*exec.Cmd) time.Duration {
+	var ticks int64
+	for _, cmd := range procs {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// The fields after the command name (which may hold spaces).
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 12 {
+			utime, _ := strconv.ParseInt(f[11], 10, 64)
+			stime, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += utime + stime
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // allowedCPUs lists the CPUs this process may run on (nil if unknown).

@@ -66,9 +66,9 @@ type WarmRow struct {
 	Callers          int
 	Lamina, Baseline Stats
 	// Floor is the function alone (as many processes as callers) against
-	// do-nothing Runtime APIs: the most any platform running it can do
-	// here (throughput only).
-	Floor Stats
+	// do-nothing Runtime APIs, without callers: throughput only, and the
+	// CPU the function's own processes use per invocation.
+	Floor FloorResult
 }
 
 // InvokeReport holds every figure of one run.
@@ -88,6 +88,13 @@ type InvokeReport struct {
 	IdleFunctionRSS   int64
 	IdleInstances     int
 }
+
+// The warm target: at WarmTargetCallers callers, WarmTarget of the
+// one-hop baseline's throughput.
+const (
+	WarmTarget        = 0.40
+	WarmTargetCallers = 8
+)
 
 const echoBody = `{"message":"hello from the benchmark"}`
 
@@ -399,17 +406,32 @@ func (r *InvokeReport) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "             %7d  %-42s  %-42s  %9.2fx  %9s\n", row.Callers, row.Lamina, row.Baseline, ratio, round(row.Lamina.P50-row.Baseline.P50))
 	}
-	fmt.Fprintf(w, "\nceiling      callers  the function alone: as many aws-lambda-go processes against do-nothing Runtime APIs (no callers, no platform)\n")
+	fmt.Fprintf(w, "\nceiling      callers  the function alone: as many aws-lambda-go processes polling do-nothing Runtime APIs, no callers, no Invoke API\n")
 	for _, row := range r.Warm {
-		ofBaseline, ofFloor := 0.0, 0.0
-		if row.Baseline.Throughput > 0 {
-			ofBaseline = row.Floor.Throughput / row.Baseline.Throughput
+		ratio := func(a, b float64) float64 {
+			if b <= 0 {
+				return 0
+			}
+			return a / b
 		}
-		if row.Floor.Throughput > 0 {
-			ofFloor = row.Lamina.Throughput / row.Floor.Throughput
+		fmt.Fprintf(w, "             %7d  %8.0f inv/s = %.2fx of the net/http hop; Lamina reaches %.2f of it\n",
+			row.Callers, row.Floor.Throughput, ratio(row.Floor.Throughput, row.Baseline.Throughput), ratio(row.Lamina.Throughput, row.Floor.Throughput))
+	}
+	// The CPU budget the warm target leaves: at WarmTarget of the
+	// baseline, the machine's CPUs per invocation minus what the function
+	// itself uses is all the caller, the Invoke API hop and the two Runtime
+	// API exchanges may cost together.
+	for _, row := range r.Warm {
+		if row.Callers != WarmTargetCallers || row.Baseline.Throughput <= 0 || row.Floor.FunctionCPU <= 0 {
+			continue
 		}
-		fmt.Fprintf(w, "             %7d  %8.0f inv/s = %.2fx of the net/http hop: no platform can exceed this ratio here; Lamina reaches %.2f of it\n",
-			row.Callers, row.Floor.Throughput, ofBaseline, ofFloor)
+		cpus := float64(row.Floor.CPUs)
+		perInvoke := time.Duration(cpus / (WarmTarget * row.Baseline.Throughput) * float64(time.Second))
+		hop := time.Duration(cpus / row.Baseline.Throughput * float64(time.Second))
+		fmt.Fprintf(w, "budget       at %.2fx with %d callers (%.0f/s on %d CPUs) an invocation may use %s of CPU in all; the function's processes use %s of it,\n"+
+			"             leaving %s for the caller, the Invoke API hop and two Runtime API exchanges; one net/http hop (client and server) uses %s here\n",
+			WarmTarget, row.Callers, WarmTarget*row.Baseline.Throughput, row.Floor.CPUs, round(perInvoke), round(row.Floor.FunctionCPU),
+			round(perInvoke-row.Floor.FunctionCPU), round(hop))
 	}
 	coldRatio := 0.0
 	if r.ColdBaseline.P50 > 0 {

@@ -47,7 +47,7 @@ func TestRunInvokeSmall(t *testing.T) {
 		if row.Lamina.Requests == 0 || row.Lamina.Errors != 0 || row.Baseline.Requests == 0 || row.Baseline.Errors != 0 {
 			t.Errorf("callers=%d: lamina %+v baseline %+v", row.Callers, row.Lamina, row.Baseline)
 		}
-		if row.Floor.Requests == 0 || row.Floor.Throughput <= 0 {
+		if row.Floor.Requests == 0 || row.Floor.Throughput <= 0 || row.Floor.CPUs < 1 {
 			t.Errorf("callers=%d: no floor measured: %+v", row.Callers, row.Floor)
 		}
 	}
