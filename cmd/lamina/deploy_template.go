@@ -121,7 +121,7 @@ func runDeployTemplate(cmd *cobra.Command, g *globals, tf *templateFlags) error 
 // dryRun prints the plan against the stored stack (or an empty one when no
 // server answers) without building or applying anything.
 func (d *stackDeployer) dryRun(ctx context.Context, asJSON bool) error {
-	app, err := d.load()
+	app, _, err := d.load()
 	if err != nil {
 		return err
 	}

@@ -66,11 +66,11 @@ func newStackDeployer(ctx context.Context, g *globals, tf *templateFlags, out, e
 	return d, nil
 }
 
-// load reads and expands the template.
-func (d *stackDeployer) load() (*manifest.Application, error) {
+// load reads and expands the template; it returns the template's text too.
+func (d *stackDeployer) load() (*manifest.Application, []byte, error) {
 	data, err := os.ReadFile(d.tf.Template)
 	if err != nil {
-		return nil, fmt.Errorf("read template: %w", err)
+		return nil, nil, fmt.Errorf("read template: %w", err)
 	}
 	app, err := manifest.Load(d.tf.Template, data, manifest.Options{
 		Parameters:       d.params,
@@ -78,12 +78,31 @@ func (d *stackDeployer) load() (*manifest.Application, error) {
 		AllowUnsupported: d.tf.AllowUnsupported,
 	})
 	if err != nil {
-		return nil, err // names file:line and the resource
+		return nil, nil, err // names file:line and the resource
 	}
 	for _, w := range app.Warnings {
 		fmt.Fprintln(d.errw, "warning:", w)
 	}
-	return app, nil
+	return app, data, nil
+}
+
+// loadPrevious expands the template the stack was last deployed from, so
+// that a failed deploy can put back what it updated; nil when the state
+// has no template text (deployed by an older Lamina) or it no longer loads.
+func (d *stackDeployer) loadPrevious(prev *deploy.StackState) *manifest.Application {
+	if prev == nil || prev.TemplateBody == "" {
+		return nil
+	}
+	app, err := manifest.Load(prev.Template, []byte(prev.TemplateBody), manifest.Options{
+		Parameters:       prev.Parameters,
+		Pseudo:           manifest.Pseudo{StackName: d.stack, Region: d.g.Region},
+		AllowUnsupported: true, // it was deployed
+	})
+	if err != nil {
+		fmt.Fprintf(d.errw, "warning: the stack's previous template does not load (%v); a failed deploy will not put updated resources back\n", err)
+		return nil
+	}
+	return app
 }
 
 // buildAll builds every function's package, a few at a time.
@@ -164,7 +183,7 @@ type deployResult struct {
 
 // run deploys the template once.
 func (d *stackDeployer) run(ctx context.Context) (*deployResult, error) {
-	app, err := d.load()
+	app, body, err := d.load()
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +222,8 @@ func (d *stackDeployer) run(ctx context.Context) (*deployResult, error) {
 	start := time.Now()
 	next, applyErr := deploy.Apply(ctx, plan, app, prev, deploy.ApplyOptions{
 		Provisioner: d.prov, Code: code, Progress: d.progress,
-		Template: d.tf.Template, Parameters: d.params,
+		Template: d.tf.Template, TemplateBody: string(body), Parameters: d.params,
+		Previous: d.loadPrevious(prev),
 	})
 	if next != nil {
 		// Store what exists even after a failure, so the next deploy

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/lamina-dev/lamina/internal/deploy"
 	"github.com/lamina-dev/lamina/pkg/laminatest"
@@ -36,7 +38,9 @@ Outputs:
 `
 
 // failingV2 adds a queue and a schedule whose expression the service
-// refuses: the deploy must fail on the schedule and undo the new queue.
+// refuses, after changing the Jobs queue and (in the test) the function's
+// code: the deploy must fail on the schedule, delete the new queue and put
+// the queue and the function back as they were.
 const failingV2 = failingV1 + `  Extra:
     Value: !Ref Extra
 `
@@ -50,8 +54,9 @@ const failingV2Resources = `  Extra:
       FlexibleTimeWindow:
         Mode: "OFF"
       Target:
-        Arn: !GetAtt Extra.Arn
+        Arn: !GetAtt Greeter.Arn
         RoleArn: arn:aws:iam::000000000000:role/scheduler
+        Input: !Sub '{"queue": "${Extra}"}'
 `
 
 // TestDeployFailureKeepsThePreviousStack: a deploy that fails on one
@@ -67,9 +72,13 @@ func TestDeployFailureKeepsThePreviousStack(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "greeter"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "greeter", "app.py"), []byte("import os\ndef handler(event, context):\n    return {'jobs': os.environ['JOBS_URL']}\n"), 0o644); err != nil {
-		t.Fatal(err)
+	writeCode := func(version int) {
+		src := fmt.Sprintf("import os\ndef handler(event, context):\n    return {'jobs': os.environ['JOBS_URL'], 'version': %d}\n", version)
+		if err := os.WriteFile(filepath.Join(dir, "greeter", "app.py"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	writeCode(1)
 	tmpl := filepath.Join(dir, "template.yaml")
 	write := func(body string) {
 		if err := os.WriteFile(tmpl, []byte(body), 0o644); err != nil {
@@ -93,12 +102,14 @@ func TestDeployFailureKeepsThePreviousStack(t *testing.T) {
 	before := invoke()
 
 	v2 := strings.Replace(failingV2, "Outputs:\n", failingV2Resources+"Outputs:\n", 1)
+	v2 = strings.Replace(v2, "    Type: AWS::SQS::Queue\n  Greeter:", "    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeout: 45\n  Greeter:", 1)
 	write(v2)
+	writeCode(2)
 	_, errOut, err := runCLI(t, "deploy", "-t", tmpl, "--endpoint", p.Endpoint)
 	if err == nil {
 		t.Fatal("a deploy with an invalid schedule succeeded")
 	}
-	for _, want := range []string{"Broken", "Schedule", "ValidationException", "out of range", "rolled back 1"} {
+	for _, want := range []string{"Broken", "Schedule", "ValidationException", "out of range", "rolled back 1", "restored 2"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -113,8 +124,17 @@ func TestDeployFailureKeepsThePreviousStack(t *testing.T) {
 	if len(queues.QueueUrls) != 1 || !strings.HasSuffix(queues.QueueUrls[0], "/greet-Jobs") {
 		t.Errorf("queues after the failed deploy: %v", queues.QueueUrls)
 	}
-	if got := invoke(); got != before {
+	// The function runs its previous code again, and the queue has its
+	// previous visibility timeout.
+	if got := invoke(); got != before || !strings.Contains(got, `"version": 1`) {
 		t.Errorf("function answers %s after the failed deploy, %s before", got, before)
+	}
+	attrs, err := qc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queues.QueueUrls[0]), AttributeNames: []sqstypes.QueueAttributeName{"VisibilityTimeout"}})
+	if err != nil || attrs.Attributes["VisibilityTimeout"] != "30" {
+		t.Errorf("queue after the failed deploy: %v %v (want VisibilityTimeout 30)", attrs, err)
+	}
+	if !strings.Contains(errOut, "rollback Greeter") || !strings.Contains(errOut, "rollback Jobs") {
+		t.Errorf("no rollback progress for the updated resources:\n%s", errOut)
 	}
 	out, _, err := runCLI(t, "stacks", "describe", "greet", "--endpoint", p.Endpoint, "--output", "json")
 	if err != nil {
@@ -127,13 +147,19 @@ func TestDeployFailureKeepsThePreviousStack(t *testing.T) {
 	if s.Status != deploy.StatusFailed || !strings.Contains(s.Reason, "Broken") || s.Resources["Greeter"] == nil || s.Resources["Extra"] != nil {
 		t.Errorf("state after failure: status %s reason %q resources %d", s.Status, s.Reason, len(s.Resources))
 	}
+	if s.TemplateBody == "" {
+		t.Error("the state does not keep the template's text")
+	}
 
 	// Fixed: the next deploy creates what was missing.
 	write(strings.Replace(v2, "cron(99 * * * ? *)", "rate(1 hour)", 1))
 	if _, errOut, err := runCLI(t, "deploy", "-t", tmpl, "--endpoint", p.Endpoint); err != nil {
 		t.Fatalf("fixed deploy: %v\n%s", err, errOut)
-	} else if !strings.Contains(errOut, "2 to create") {
+	} else if !strings.Contains(errOut, "2 to create") || !strings.Contains(errOut, "2 to update") {
 		t.Errorf("fixed deploy plan:\n%s", errOut)
+	}
+	if got := invoke(); !strings.Contains(got, `"version": 2`) {
+		t.Errorf("after the fixed deploy the function answers %s", got)
 	}
 	out, _, _ = runCLI(t, "stacks", "list", "--endpoint", p.Endpoint)
 	if !strings.Contains(out, "greet") || !strings.Contains(out, "Deployed") {

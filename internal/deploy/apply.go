@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/lamina-dev/lamina/internal/clock"
@@ -18,10 +19,16 @@ type ApplyOptions struct {
 	Code map[string]*Code
 	// Progress, when set, is told as each resource starts and ends.
 	Progress func(Event)
-	// Template and Parameters are recorded in the new state.
-	Template   string
-	Parameters map[string]string
-	Clock      clock.Clock
+	// Template, TemplateBody and Parameters are recorded in the new state.
+	Template     string
+	TemplateBody string
+	Parameters   map[string]string
+	// Previous is the application the stack was last deployed from (its
+	// state's TemplateBody, loaded). When set, a failed deploy also puts
+	// the resources it updated back as they were; without it they keep
+	// their new definition and the next deploy updates them again.
+	Previous *manifest.Application
+	Clock    clock.Clock
 }
 
 // Phases of a progress Event.
@@ -51,8 +58,10 @@ type ApplyError struct {
 	Action       Action
 	Err          error
 	// RolledBack lists the resources this deploy created and then deleted
-	// again; RollbackErrs the ones that could not be deleted.
+	// again; Restored the ones it updated and then put back as they were;
+	// RollbackErrs what could not be undone.
 	RolledBack   []string
+	Restored     []string
 	RollbackErrs []error
 }
 
@@ -60,6 +69,9 @@ func (e *ApplyError) Error() string {
 	msg := fmt.Sprintf("%s %s (%s) failed: %v", verb(e.Action), e.LogicalID, e.ResourceType, e.Err)
 	if len(e.RolledBack) > 0 {
 		msg += fmt.Sprintf("; rolled back %d created resource(s)", len(e.RolledBack))
+	}
+	if len(e.Restored) > 0 {
+		msg += fmt.Sprintf("; restored %d updated resource(s)", len(e.Restored))
 	}
 	if len(e.RollbackErrs) > 0 {
 		msg += fmt.Sprintf("; %d could not be rolled back: %v", len(e.RollbackErrs), errors.Join(e.RollbackErrs...))
@@ -85,12 +97,15 @@ func verb(a Action) string {
 // each through the provisioner, and returns the stack's new state with
 // every resource's physical id, attributes and the resolved outputs.
 //
-// When a create or update fails, Apply stops, deletes again what this deploy
-// created (newest first) and returns an *ApplyError with a state in which
-// the resources not yet reached keep their previous state and the failed
-// one is marked to be updated on the next deploy; deletes of removed
-// resources have not started, so nothing the previous deploy had is gone.
-// The caller stores the returned state either way.
+// When a create or update fails, Apply stops and undoes what this deploy
+// did, newest first: what it created is deleted again and, when
+// ApplyOptions.Previous is set, what it updated (the failed resource
+// included) is updated back to its previous definition and code. It
+// returns an *ApplyError with a state in which every resource is as
+// deployed now; one that could not be put back is marked to be updated on
+// the next deploy. Deletes of removed resources have not started, so
+// nothing the previous deploy had is gone. The caller stores the returned
+// state either way.
 func Apply(ctx context.Context, plan *Plan, app *manifest.Application, prev *StackState, opts ApplyOptions) (*StackState, error) {
 	if plan == nil || app == nil || opts.Provisioner == nil {
 		return nil, errors.New("apply: a plan, its application and a provisioner are required")
@@ -104,15 +119,21 @@ func Apply(ctx context.Context, plan *Plan, app *manifest.Application, prev *Sta
 	}
 	a := &applier{plan: plan, app: app, prev: prev, opts: opts, clk: clk,
 		next: &StackState{Stack: plan.Stack, Resources: map[string]*ResourceState{},
-			Template: opts.Template, Parameters: opts.Parameters}}
+			Template: opts.Template, TemplateBody: opts.TemplateBody, Parameters: opts.Parameters}}
 	// Until a change is applied, every resource keeps its previous state.
 	for id, rs := range prev.Resources {
 		a.next.Resources[id] = cloneState(rs)
 	}
-	for _, c := range plan.Changes {
+	for i, c := range plan.Changes {
+		if c.Action == Create || c.Action == Update {
+			a.lastMutation = i
+		}
+	}
+	for i, c := range plan.Changes {
 		if err := ctx.Err(); err != nil {
 			return a.fail(ctx, c, err)
 		}
+		a.step = i
 		if err := a.apply(ctx, c); err != nil {
 			return a.fail(ctx, c, err)
 		}
@@ -136,7 +157,21 @@ type applier struct {
 	next    *StackState
 	opts    ApplyOptions
 	clk     clock.Clock
-	created []string // logical ids created by this deploy, in order
+	journal []done // what this deploy did, in order, to undo on failure
+	// step is the index of the change being applied, lastMutation the
+	// index of the last create or update of the plan.
+	step, lastMutation int
+}
+
+// done is one step of the deploy as it can be undone.
+type done struct {
+	change *Change
+	// created: undone by deleting the resource (and, for a replacement,
+	// creating the previous one again). Otherwise an update in place,
+	// undone by updating back to before (and code, when it was read back).
+	created bool
+	before  *ResourceState
+	code    *Code
 }
 
 func (a *applier) progress(e Event) {
@@ -179,6 +214,19 @@ func (a *applier) change(ctx context.Context, c *Change) (string, error) {
 			delete(a.next.Resources, c.LogicalID)
 			return a.create(ctx, c)
 		}
+		step := done{change: c, before: cloneState(c.Previous)}
+		if a.opts.Previous != nil && slices.Contains(c.Changed, "Code") && a.step < a.lastMutation {
+			// Read the package back before it is replaced (best effort:
+			// without it, a rollback restores the configuration only).
+			// Not for the plan's last create or update: replacing a package
+			// is all or nothing, so only a later failure needs the old one,
+			// and a save of one function under `lamina up` stays fast.
+			if cr, ok := a.opts.Provisioner.(CodeReader); ok {
+				step.code, _ = cr.DeployedCode(ctx, c.Previous)
+			}
+		}
+		// Journaled before the call: a failed update may be half applied.
+		a.journal = append(a.journal, step)
 		out, err := a.opts.Provisioner.Update(ctx, a.request(c))
 		if err != nil {
 			return "", err
@@ -197,7 +245,7 @@ func (a *applier) create(ctx context.Context, c *Change) (string, error) {
 		return "", err
 	}
 	a.record(c, out)
-	a.created = append(a.created, c.LogicalID)
+	a.journal = append(a.journal, done{change: c, created: true, before: c.Previous})
 	return out.PhysicalID, nil
 }
 
@@ -224,41 +272,129 @@ func (a *applier) record(c *Change, out *Outcome) {
 	a.next.Resources[c.LogicalID] = rs
 }
 
-// fail rolls back what this deploy created and returns the state to store.
+// fail undoes what this deploy did and returns the state to store.
 func (a *applier) fail(ctx context.Context, c *Change, cause error) (*StackState, error) {
 	ae := &ApplyError{LogicalID: c.LogicalID, ResourceType: c.ResourceType, Action: c.Action, Err: cause}
 	if c.Action == Update {
-		// It may be half changed: make the next deploy update it again.
+		// It may be half changed: unless it is put back below, make the
+		// next deploy update it again.
 		if rs := a.next.Resources[c.LogicalID]; rs != nil {
 			rs.Digest = ""
 		}
 	}
 	// Roll back with a context of its own: a cancelled deploy (Ctrl-C)
-	// still removes what it created.
+	// still undoes what it did.
 	rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	for i := len(a.created) - 1; i >= 0; i-- {
-		id := a.created[i]
-		rs := a.next.Resources[id]
-		if rs == nil {
-			continue
+	for i := len(a.journal) - 1; i >= 0; i-- {
+		if a.journal[i].created {
+			a.undoCreate(rbCtx, a.journal[i], ae)
+		} else {
+			a.undoUpdate(rbCtx, a.journal[i], ae)
 		}
-		a.progress(Event{LogicalID: id, ResourceType: rs.Type, Action: Delete, Phase: PhaseRollback, PhysicalID: rs.PhysicalID})
-		if err := a.opts.Provisioner.Delete(rbCtx, &DeleteRequest{Stack: a.plan.Stack, LogicalID: id, State: rs}); err != nil {
-			ae.RollbackErrs = append(ae.RollbackErrs, fmt.Errorf("%s: %w", id, err))
-			a.progress(Event{LogicalID: id, ResourceType: rs.Type, Action: Delete, Phase: PhaseFailed, Err: err})
-			continue
-		}
-		a.progress(Event{LogicalID: id, ResourceType: rs.Type, Action: Delete, Phase: PhaseRolledBack, PhysicalID: rs.PhysicalID})
-		ae.RolledBack = append(ae.RolledBack, id)
-		// A replaced resource's old version was deleted first: the next
-		// deploy creates it again.
-		delete(a.next.Resources, id)
 	}
 	a.next.Outputs = a.prev.Outputs
 	a.next.Status, a.next.Reason = StatusFailed, ae.Error()
 	a.next.UpdatedAt = a.clk.Now().UTC()
 	return a.next, ae
+}
+
+// undoCreate deletes a resource this deploy created. A replacement's
+// previous resource was deleted first: it is created again from the
+// previous definition when there is one, else the next deploy creates it.
+func (a *applier) undoCreate(ctx context.Context, step done, ae *ApplyError) {
+	id := step.change.LogicalID
+	rs := a.next.Resources[id]
+	if rs == nil {
+		return
+	}
+	a.progress(Event{LogicalID: id, ResourceType: rs.Type, Action: Delete, Phase: PhaseRollback, PhysicalID: rs.PhysicalID})
+	if err := a.opts.Provisioner.Delete(ctx, &DeleteRequest{Stack: a.plan.Stack, LogicalID: id, State: rs}); err != nil {
+		ae.RollbackErrs = append(ae.RollbackErrs, fmt.Errorf("%s: %w", id, err))
+		a.progress(Event{LogicalID: id, ResourceType: rs.Type, Action: Delete, Phase: PhaseFailed, Err: err})
+		return
+	}
+	a.progress(Event{LogicalID: id, ResourceType: rs.Type, Action: Delete, Phase: PhaseRolledBack, PhysicalID: rs.PhysicalID})
+	ae.RolledBack = append(ae.RolledBack, id)
+	delete(a.next.Resources, id)
+	if step.before == nil || a.opts.Previous == nil {
+		return
+	}
+	old := a.opts.Previous.Resource(id)
+	if old == nil {
+		return
+	}
+	a.progress(Event{LogicalID: id, ResourceType: old.Type, Action: Create, Phase: PhaseRollback})
+	out, err := a.opts.Provisioner.Create(ctx, a.restoreRequest(old, nil, done{}))
+	if err != nil {
+		ae.RollbackErrs = append(ae.RollbackErrs, fmt.Errorf("%s: create the previous %s again: %w", id, old.Type, err))
+		a.progress(Event{LogicalID: id, ResourceType: old.Type, Action: Create, Phase: PhaseFailed, Err: err})
+		return
+	}
+	rs = cloneState(step.before)
+	rs.PhysicalID, rs.Attrs, rs.Data = outcomeFields(out)
+	// Its code is whatever the current build gave it: let the next deploy
+	// compare again.
+	rs.CodeSha256 = ""
+	a.next.Resources[id] = rs
+	ae.Restored = append(ae.Restored, id)
+	a.progress(Event{LogicalID: id, ResourceType: old.Type, Action: Create, Phase: PhaseRolledBack, PhysicalID: rs.PhysicalID})
+}
+
+// undoUpdate updates a resource back to its previous definition (and its
+// previous code, when it was read back). Without the previous application
+// it stays as it is now.
+func (a *applier) undoUpdate(ctx context.Context, step done, ae *ApplyError) {
+	id := step.change.LogicalID
+	if a.opts.Previous == nil {
+		return
+	}
+	old := a.opts.Previous.Resource(id)
+	cur := a.next.Resources[id]
+	if old == nil || cur == nil {
+		return
+	}
+	a.progress(Event{LogicalID: id, ResourceType: old.Type, Action: Update, Phase: PhaseRollback, PhysicalID: cur.PhysicalID})
+	out, err := a.opts.Provisioner.Update(ctx, a.restoreRequest(old, cur, step))
+	if err != nil {
+		ae.RollbackErrs = append(ae.RollbackErrs, fmt.Errorf("%s: put back the previous definition: %w", id, err))
+		a.progress(Event{LogicalID: id, ResourceType: old.Type, Action: Update, Phase: PhaseFailed, Err: err})
+		cur.Digest = "" // the next deploy updates it again
+		return
+	}
+	rs := cloneState(step.before)
+	rs.PhysicalID, rs.Attrs, rs.Data = outcomeFields(out)
+	if step.code == nil && slices.Contains(step.change.Changed, "Code") {
+		// The configuration is back, the new code stays: record the code
+		// that runs, so that the next deploy compares against it.
+		rs.CodeSha256 = cur.CodeSha256
+		if cd := a.opts.Code[id]; cd != nil {
+			rs.CodeSha256 = cd.SHA256
+		}
+	}
+	a.next.Resources[id] = rs
+	ae.Restored = append(ae.Restored, id)
+	a.progress(Event{LogicalID: id, ResourceType: old.Type, Action: Update, Phase: PhaseRolledBack, PhysicalID: rs.PhysicalID})
+}
+
+// restoreRequest asks for old (a resource of the previous application) to
+// be made again over cur (nil: created anew).
+func (a *applier) restoreRequest(old *manifest.Resource, cur *ResourceState, step done) *Request {
+	req := &Request{
+		Stack: a.plan.Stack, Resource: old, Previous: cur, App: a.opts.Previous, Resolver: stateResolver{a.next},
+		Deployed: func(id string) *ResourceState { return a.next.Resources[id] },
+	}
+	if cur != nil {
+		req.Changed, req.Code = step.change.Changed, step.code
+	}
+	return req
+}
+
+func outcomeFields(out *Outcome) (string, map[string]string, map[string]string) {
+	if out == nil {
+		return "", nil, nil
+	}
+	return out.PhysicalID, maps.Clone(out.Attrs), maps.Clone(out.Data)
 }
 
 func cloneState(rs *ResourceState) *ResourceState {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -14,19 +15,40 @@ import (
 // fakeProvisioner records calls and keeps "live" resources by physical id,
 // resolving every reference of a resource's spec as a real one must.
 type fakeProvisioner struct {
-	calls  []string          // "create Foo", "update Foo", "delete Foo"
-	live   map[string]string // physical id → logical id
-	failOn string            // "create Foo" fails
-	seq    int
+	calls    []string          // "create Foo", "update Foo", "delete Foo"
+	live     map[string]string // physical id → logical id
+	failOn   string            // "create Foo" fails
+	failOnce bool              // ... only the first time
+	seq      int
+	// applied is the digest of the definition each resource last got, and
+	// code the package hash it last got (functions given one).
+	applied map[string]string
+	code    map[string]string
 }
 
-func newFake() *fakeProvisioner { return &fakeProvisioner{live: map[string]string{}} }
+func newFake() *fakeProvisioner {
+	return &fakeProvisioner{live: map[string]string{}, applied: map[string]string{}, code: map[string]string{}}
+}
+
+// DeployedCode makes the fake a CodeReader: a function's package is the
+// hash it was last given.
+func (f *fakeProvisioner) DeployedCode(_ context.Context, rs *ResourceState) (*Code, error) {
+	id := f.live[rs.PhysicalID]
+	return &Code{SHA256: "code-of-" + f.applied[id]}, nil
+}
 
 func (f *fakeProvisioner) outcome(req *Request, verb string) (*Outcome, error) {
 	id := req.Resource.LogicalID
 	f.calls = append(f.calls, verb+" "+id)
 	if f.failOn == verb+" "+id {
+		if f.failOnce {
+			f.failOn = ""
+		}
 		return nil, errors.New("refused by the service")
+	}
+	f.applied[id] = req.Resource.Digest()
+	if req.Code != nil {
+		f.code[id] = req.Code.SHA256
 	}
 	// Every reference must resolve: dependencies were deployed first.
 	if _, err := manifest.Resolve(req.Resource.Properties, req.Resolver); err != nil {
@@ -203,6 +225,85 @@ func TestApplyFailureRollsBackCreatesAndKeepsPrevious(t *testing.T) {
 	}
 	if len(f.live) != len(v2.Resources) || s3.Status != StatusDeployed {
 		t.Errorf("after retry: %d live, status %s", len(f.live), s3.Status)
+	}
+}
+
+// With the previous application at hand, a failed deploy also puts back
+// what it updated (the failed resource included), newest first, with the
+// code it replaced; the state then records the previous definitions.
+func TestApplyFailureRestoresUpdates(t *testing.T) {
+	f := newFake()
+	// WorkerFunction's package changes between the two deploys.
+	deploy := func(app *manifest.Application, prev *StackState, code string, opts ApplyOptions) (*StackState, *Plan, error) {
+		t.Helper()
+		plan, err := ComputePlan(app, prev, map[string]string{"WorkerFunction": code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.Stack = "test"
+		opts.Provisioner = f
+		opts.Code = map[string]*Code{"WorkerFunction": {SHA256: code}}
+		next, err := Apply(context.Background(), plan, app, prev, opts)
+		return next, plan, err
+	}
+	v1 := load(t, "testdata/app_v1.yaml", nil)
+	s1, _, err := deploy(v1, nil, "code-1", ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1Applied := maps.Clone(f.applied)
+	f.calls = nil
+	v2 := load(t, "testdata/app_v2.yaml", nil)
+	f.failOn, f.failOnce = "update WorkerFunctionOrders", true
+	var events []string
+	s2, plan, err := deploy(v2, s1, "code-2", ApplyOptions{Previous: v1,
+		Progress: func(e Event) { events = append(events, e.Phase+" "+e.LogicalID) }})
+	var ae *ApplyError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v is not an *ApplyError", err)
+	}
+	want := []string{
+		"create AuditQueue", "update ApiFunction", "update WorkerFunction", "update WorkerFunctionOrders", // the deploy
+		"update WorkerFunctionOrders", "update WorkerFunction", "update ApiFunction", "delete AuditQueue", // its undoing
+	}
+	if !slices.Equal(f.calls, want) {
+		t.Errorf("calls\n%v\nwant\n%v", f.calls, want)
+	}
+	if !slices.Equal(ae.Restored, []string{"WorkerFunctionOrders", "WorkerFunction", "ApiFunction"}) || !slices.Equal(ae.RolledBack, []string{"AuditQueue"}) {
+		t.Errorf("restored %v, rolled back %v", ae.Restored, ae.RolledBack)
+	}
+	if !strings.Contains(err.Error(), "restored 3 updated resource(s)") || !slices.Contains(events, "rolled-back ApiFunction") {
+		t.Errorf("error %q, events %v", err, events)
+	}
+	for _, id := range []string{"ApiFunction", "WorkerFunction", "WorkerFunctionOrders"} {
+		if f.applied[id] != v1Applied[id] {
+			t.Errorf("%s was left with a definition of v2", id)
+		}
+		if s2.Resources[id].Digest != s1.Resources[id].Digest {
+			t.Errorf("%s: state digest %q, want the previous %q", id, s2.Resources[id].Digest, s1.Resources[id].Digest)
+		}
+	}
+	// The code read back before the update went back with the restore,
+	// and the state still knows the package the stack had.
+	if f.code["WorkerFunction"] != "code-of-"+v1Applied["WorkerFunction"] || s2.Resources["WorkerFunction"].CodeSha256 != "code-1" {
+		t.Errorf("WorkerFunction's code after the rollback: %q (state %q)", f.code["WorkerFunction"], s2.Resources["WorkerFunction"].CodeSha256)
+	}
+	if s2.Resources["AuditQueue"] != nil || s2.Status != StatusFailed {
+		t.Errorf("state after failure: %v, %s", keys(s2.Resources), s2.Status)
+	}
+
+	// The next deploy does it all again.
+	f.calls = nil
+	if _, plan, err = deploy(v2, s2, "code-2", ApplyOptions{Previous: v1}); err != nil {
+		t.Fatal(err)
+	}
+	if plan.Counts()[Update] != 3 {
+		t.Errorf("retry plan %s", plan.Summary())
+	}
+	for _, c := range want[:4] {
+		if !slices.Contains(f.calls, c) {
+			t.Errorf("retry calls %v lack %q", f.calls, c)
+		}
 	}
 }
 

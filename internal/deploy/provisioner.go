@@ -23,6 +23,13 @@ type Provisioner interface {
 	Delete(ctx context.Context, req *DeleteRequest) error
 }
 
+// CodeReader is an optional Provisioner interface: it reads back the
+// package a deployed function runs, so that a failed deploy can put back
+// the code it replaced.
+type CodeReader interface {
+	DeployedCode(ctx context.Context, rs *ResourceState) (*Code, error)
+}
+
 // Request is one create or update.
 type Request struct {
 	Stack string
