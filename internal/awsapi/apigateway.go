@@ -511,7 +511,7 @@ func (req *authorizerRequest) input(apiID, id string) gateway.AuthorizerInput {
 		APIID: apiID, AuthorizerID: id, Name: req.Name, AuthorizerType: req.AuthorizerType,
 		IdentitySource: req.IdentitySource, AuthorizerURI: req.AuthorizerURI,
 		PayloadFormatVersion: req.AuthorizerPayloadFormatVersion, EnableSimpleResponses: req.EnableSimpleResponses,
-		ResultTTLSeconds: req.AuthorizerResultTTLInSeconds,
+		ResultTTLSeconds: req.AuthorizerResultTTLInSeconds, IdentityValidationExpression: req.IdentityValidationExpression,
 	}
 	if j := req.JWTConfiguration; j != nil {
 		in.Issuer, in.Audience = j.Issuer, j.Audience

@@ -184,6 +184,7 @@ type authorizerRequest struct {
 	AuthorizerPayloadFormatVersion *string        `json:"authorizerPayloadFormatVersion"`
 	EnableSimpleResponses          *bool          `json:"enableSimpleResponses"`
 	AuthorizerResultTTLInSeconds   *int           `json:"authorizerResultTtlInSeconds"`
+	IdentityValidationExpression   *string        `json:"identityValidationExpression"`
 }
 
 type authorizerOutput struct {
@@ -195,6 +196,7 @@ type authorizerOutput struct {
 	EnableSimpleResponses          bool           `json:"enableSimpleResponses"`
 	IdentitySource                 []string       `json:"identitySource,omitempty"`
 	JWTConfiguration               *jwtConfigWire `json:"jwtConfiguration,omitempty"`
+	IdentityValidationExpression   string         `json:"identityValidationExpression,omitempty"`
 	Name                           string         `json:"name"`
 }
 
@@ -285,6 +287,7 @@ func toAuthorizerOutput(a *gateway.Authorizer) authorizerOutput {
 		AuthorizerID: a.ID, AuthorizerPayloadFormatVersion: a.PayloadFormatVersion,
 		AuthorizerResultTTLInSeconds: a.ResultTTLSeconds, AuthorizerType: a.Type, AuthorizerURI: a.URI,
 		EnableSimpleResponses: a.EnableSimpleResponses, IdentitySource: a.IdentitySource, Name: a.Name,
+		IdentityValidationExpression: a.IdentityValidationExpression,
 	}
 	if a.Type == gateway.AuthorizerJWT {
 		iss := a.Issuer

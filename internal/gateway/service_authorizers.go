@@ -16,7 +16,7 @@ type AuthorizerInput struct {
 	APIID          string
 	AuthorizerID   string // update only
 	Name           *string
-	AuthorizerType *string // JWT or REQUEST, required on create
+	AuthorizerType *string // JWT, REQUEST or TOKEN, required on create
 	IdentitySource []string
 	// JWT (jwtConfiguration).
 	Issuer   *string
@@ -27,6 +27,8 @@ type AuthorizerInput struct {
 	PayloadFormatVersion  *string
 	EnableSimpleResponses *bool
 	ResultTTLSeconds      *int
+	// TOKEN only.
+	IdentityValidationExpression *string
 }
 
 // ModelInput is CreateModel's and UpdateModel's request; nil members are absent.
@@ -117,6 +119,10 @@ func applyAuthorizer(a *Authorizer, in AuthorizerInput) error {
 	setIf(&a.PayloadFormatVersion, in.PayloadFormatVersion)
 	setIf(&a.EnableSimpleResponses, in.EnableSimpleResponses)
 	setIf(&a.ResultTTLSeconds, in.ResultTTLSeconds)
+	setIf(&a.IdentityValidationExpression, in.IdentityValidationExpression)
+	if a.IdentityValidationExpression != "" && a.Type != AuthorizerToken {
+		return badRequest("identityValidationExpression is only for TOKEN authorizers")
+	}
 
 	switch a.Type {
 	case AuthorizerJWT:
@@ -153,8 +159,39 @@ func applyAuthorizer(a *Authorizer, in AuthorizerInput) error {
 			return badRequest("identitySource is required when authorizer caching is enabled (authorizerResultTtlInSeconds > 0)")
 		}
 		return validIdentitySources(a.IdentitySource, "$request.header.", "$request.querystring.", "$context.", "$stageVariables.")
+	case AuthorizerToken:
+		if a.URI == "" {
+			return badRequest("AuthorizerUri is required for TOKEN authorizers")
+		}
+		if a.Issuer != "" || len(a.Audience) > 0 || a.EnableSimpleResponses {
+			return badRequest("jwtConfiguration and enableSimpleResponses are not for TOKEN authorizers")
+		}
+		if a.PayloadFormatVersion == "" {
+			a.PayloadFormatVersion = "1.0"
+		}
+		if a.PayloadFormatVersion != "1.0" {
+			return badRequest("TOKEN authorizers take authorizerPayloadFormatVersion 1.0")
+		}
+		if len(a.IdentitySource) == 1 {
+			// REST's spelling of the same source.
+			if h, ok := strings.CutPrefix(a.IdentitySource[0], "method.request.header."); ok {
+				a.IdentitySource = []string{"$request.header." + h}
+			}
+		}
+		if len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "$request.header.") {
+			return badRequest("TOKEN authorizers require exactly one identitySource, a header such as $request.header.Authorization")
+		}
+		if a.ResultTTLSeconds < 0 || a.ResultTTLSeconds > 3600 {
+			return badRequest("authorizerResultTtlInSeconds must be between 0 and 3600")
+		}
+		if a.IdentityValidationExpression != "" {
+			if _, err := regexp.Compile(a.IdentityValidationExpression); err != nil {
+				return badRequest("identityValidationExpression is not a valid regular expression: %v", err)
+			}
+		}
+		return validIdentitySources(a.IdentitySource, "$request.header.")
 	default:
-		return badRequest("Invalid authorizerType %s: HTTP APIs support JWT and REQUEST", a.Type)
+		return badRequest("Invalid authorizerType %s: HTTP APIs support JWT and REQUEST (and TOKEN, for REST-shaped APIs)", a.Type)
 	}
 }
 

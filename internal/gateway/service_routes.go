@@ -156,8 +156,10 @@ func validRoute(d *APIDoc, r Route) error {
 		if !ok {
 			return fault.New(fault.NotFound, "Invalid authorizer identifier specified %s", r.AuthorizerID)
 		}
-		if want := map[string]string{AuthJWT: AuthorizerJWT, AuthCustom: AuthorizerRequest}[r.AuthorizationType]; a.Type != want {
-			return badRequest("Authorizer %s is of type %s; authorizationType %s needs a %s authorizer", a.ID, a.Type, r.AuthorizationType, want)
+		custom := a.Type == AuthorizerRequest || a.Type == AuthorizerToken
+		if (r.AuthorizationType == AuthJWT) != (a.Type == AuthorizerJWT) || (r.AuthorizationType == AuthCustom && !custom) {
+			want := map[string]string{AuthJWT: "a JWT", AuthCustom: "a Lambda (REQUEST or TOKEN)"}[r.AuthorizationType]
+			return badRequest("Authorizer %s is of type %s; authorizationType %s needs %s authorizer", a.ID, a.Type, r.AuthorizationType, want)
 		}
 	default:
 		return badRequest("Invalid authorizationType %s: must be NONE, JWT, AWS_IAM or CUSTOM", r.AuthorizationType)

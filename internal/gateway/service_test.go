@@ -171,6 +171,26 @@ func TestRoutesIntegrationsValidation(t *testing.T) {
 			_, err := s.CreateAuthorizer(ctx, gateway.AuthorizerInput{APIID: api, Name: ptr("l"), AuthorizerType: ptr("REQUEST"), AuthorizerURI: ptr(long), PayloadFormatVersion: ptr("2.0"), ResultTTLSeconds: ptr(300)})
 			return err
 		}, fault.Invalid},
+		{"TOKEN with two identity sources", func() error {
+			_, err := s.CreateAuthorizer(ctx, gateway.AuthorizerInput{APIID: api, Name: ptr("t"), AuthorizerType: ptr("TOKEN"), AuthorizerURI: ptr(long),
+				IdentitySource: []string{"$request.header.A", "$request.header.B"}})
+			return err
+		}, fault.Invalid},
+		{"TOKEN from a query string", func() error {
+			_, err := s.CreateAuthorizer(ctx, gateway.AuthorizerInput{APIID: api, Name: ptr("t"), AuthorizerType: ptr("TOKEN"), AuthorizerURI: ptr(long),
+				IdentitySource: []string{"$request.querystring.token"}})
+			return err
+		}, fault.Invalid},
+		{"TOKEN with a broken expression", func() error {
+			_, err := s.CreateAuthorizer(ctx, gateway.AuthorizerInput{APIID: api, Name: ptr("t"), AuthorizerType: ptr("TOKEN"), AuthorizerURI: ptr(long),
+				IdentitySource: []string{"$request.header.Authorization"}, IdentityValidationExpression: ptr("Bearer (")})
+			return err
+		}, fault.Invalid},
+		{"validation expression on a REQUEST authorizer", func() error {
+			_, err := s.CreateAuthorizer(ctx, gateway.AuthorizerInput{APIID: api, Name: ptr("l"), AuthorizerType: ptr("REQUEST"), AuthorizerURI: ptr(long),
+				PayloadFormatVersion: ptr("2.0"), IdentityValidationExpression: ptr(".*")})
+			return err
+		}, fault.Invalid},
 		{"stage settings for an unknown route", func() error {
 			_, err := s.CreateStage(ctx, gateway.StageInput{APIID: api, StageName: "dev", RouteSettings: map[string]gateway.RouteSettings{"GET /nope": {}}})
 			return err
@@ -187,6 +207,12 @@ func TestRoutesIntegrationsValidation(t *testing.T) {
 	if err != nil || la.FunctionName != "hello" {
 		t.Fatalf("REQUEST authorizer %+v, %v", la, err)
 	}
+	// A TOKEN authorizer in REST's spelling: stored in the HTTP API's, 1.0.
+	ta, err := s.CreateAuthorizer(ctx, gateway.AuthorizerInput{APIID: api, Name: ptr("t"), AuthorizerType: ptr("TOKEN"), AuthorizerURI: ptr(long),
+		IdentitySource: []string{"method.request.header.Authorization"}, IdentityValidationExpression: ptr(`Bearer .+`), ResultTTLSeconds: ptr(300)})
+	if err != nil || ta.PayloadFormatVersion != "1.0" || ta.IdentitySource[0] != "$request.header.Authorization" || ta.IdentityValidationExpression != "Bearer .+" {
+		t.Fatalf("TOKEN authorizer %+v, %v", ta, err)
+	}
 	// Update with PATCH semantics: only the key changes.
 	u, err := s.UpdateRoute(ctx, gateway.RouteInput{APIID: api, RouteID: r.ID, RouteKey: ptr("GET /dogs/{id}")})
 	if err != nil || u.Key != "GET /dogs/{id}" || u.IntegrationID != ig.ID || u.AuthorizerID != jwt.ID {
@@ -198,7 +224,7 @@ func TestRoutesIntegrationsValidation(t *testing.T) {
 	if err := s.DeleteIntegration(ctx, api, ig.ID); err != nil {
 		t.Fatal(err)
 	}
-	if snap := s.Snapshot(api); len(snap.Routes) != 0 || len(snap.Integrations) != 0 || len(snap.Authorizers) != 2 {
+	if snap := s.Snapshot(api); len(snap.Routes) != 0 || len(snap.Integrations) != 0 || len(snap.Authorizers) != 3 {
 		t.Errorf("Snapshot after deletes %+v", snap)
 	}
 }

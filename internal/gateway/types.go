@@ -137,6 +137,10 @@ type RouteSettings struct {
 const (
 	AuthorizerJWT     = "JWT"
 	AuthorizerRequest = "REQUEST"
+	// AuthorizerToken is a REST API's Lambda TOKEN authorizer (a Lamina
+	// extension of the HTTP API model, for the REST-shaped APIs that SAM
+	// templates define): the function gets one header's value.
+	AuthorizerToken = "TOKEN"
 )
 
 // Authorizer is a JWT or Lambda REQUEST authorizer.
@@ -155,6 +159,9 @@ type Authorizer struct {
 	PayloadFormatVersion  string `json:"payloadFormatVersion,omitempty"` // "1.0" or "2.0"
 	EnableSimpleResponses bool   `json:"enableSimpleResponses,omitempty"`
 	ResultTTLSeconds      int    `json:"resultTtlSeconds,omitempty"` // 0-3600
+	// TOKEN: a token that does not match is refused (401) without calling
+	// the function.
+	IdentityValidationExpression string `json:"identityValidationExpression,omitempty"`
 }
 
 // Model is a JSON Schema (draft 4 as API Gateway, later drafts accepted).

@@ -346,10 +346,26 @@ func (d *apiDef) readAuth(v *manifest.Value, r manifest.Resolver, req *deploy.Re
 			in.IdentitySource = identitySources(id)
 			ttl, hasTTL := toInt(id["ReauthorizeEvery"])
 			if d.rest {
-				if t, _ := a["FunctionPayloadType"].(string); t != "REQUEST" {
-					return fmt.Errorf("authorizer %s: TOKEN Lambda authorizers are not supported yet: set FunctionPayloadType: REQUEST (the function then gets the REQUEST event with all headers)", name)
-				}
 				in.AuthorizerPayloadFormatVersion = aws.String("1.0")
+				switch t, _ := a["FunctionPayloadType"].(string); t {
+				case "", "TOKEN": // SAM's default
+					// The function gets one header's value (Identity.Header,
+					// default Authorization) and the method ARN.
+					// Lamina's extension of the HTTP API model (the SDK's
+					// enum is open).
+					in.AuthorizerType = v2types.AuthorizerType("TOKEN")
+					header := "Authorization"
+					if h, ok := id["Header"].(string); ok && h != "" {
+						header = h
+					}
+					in.IdentitySource = []string{"$request.header." + header}
+					if expr, ok := id["ValidationExpression"].(string); ok && expr != "" {
+						in.IdentityValidationExpression = aws.String(expr)
+					}
+				case "REQUEST":
+				default:
+					return fmt.Errorf("authorizer %s: FunctionPayloadType %q: want TOKEN or REQUEST", name, t)
+				}
 			} else {
 				pv := "2.0"
 				if s, ok := a["AuthorizerPayloadFormatVersion"]; ok {

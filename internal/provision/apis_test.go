@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -147,5 +148,101 @@ func TestProvisionHTTPAPIAuthAndCors(t *testing.T) {
 	pre := get(http.MethodOptions, "/me", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
 	if pre.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || pre.Header.Get("Access-Control-Max-Age") != "600" {
 		t.Errorf("preflight: %d %v", pre.StatusCode, pre.Header)
+	}
+}
+
+// A SAM REST API whose default authorizer is a Lambda TOKEN authorizer
+// (SAM's default payload type): one header, a validation expression, and
+// the function's policy; the integration sees the principal and context.
+const restTokenAuth = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers:
+          Tok:
+            FunctionArn: !GetAtt Authz.Arn
+            Identity:
+              Header: X-Auth
+              ValidationExpression: Bearer [a-z]+
+  Authz:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Environment:
+        Variables: {AUTHORIZER: token}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Environment:
+        Variables: {ECHO_PROXY: "1"}
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Rest
+            Path: /jobs
+            Method: GET
+`
+
+func TestProvisionRESTTokenAuthorizer(t *testing.T) {
+	e := newEnv(t)
+	e.code["Authz"] = e.code["Worker"]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, _, err := e.apply(ctx, restTokenAuth, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := deploy.LocalAPIBase(s.Resources["Rest"].Attrs["ApiEndpoint"], s.Resources["Rest"].PhysicalID) + "/Prod/jobs"
+	get := func(token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("X-Auth", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{
+		{"", http.StatusUnauthorized},              // no token
+		{"Bearer ALLOW1", http.StatusUnauthorized}, // fails the validation expression
+		{"Bearer deny", http.StatusForbidden},      // the function's Deny
+		{"Bearer allow", http.StatusOK},
+	} {
+		if code, body := get(tc.token); code != tc.want {
+			t.Errorf("X-Auth %q: %d %s, want %d", tc.token, code, body, tc.want)
+		}
+	}
+	// The integration (payload 1.0) gets the authorizer's principal and context.
+	_, body := get("Bearer allow")
+	var ev struct {
+		RequestContext struct {
+			Authorizer map[string]any `json:"authorizer"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal([]byte(body), &ev); err != nil {
+		t.Fatalf("echoed event %s: %v", body, err)
+	}
+	if a := ev.RequestContext.Authorizer; a["principalId"] != "user-1" || a["token"] != "Bearer allow" {
+		t.Errorf("requestContext.authorizer = %v", a)
 	}
 }

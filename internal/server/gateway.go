@@ -60,7 +60,7 @@ func (s *Server) startGateway(ctx context.Context) (http.Handler, error) {
 			switch def.Type {
 			case gateway.AuthorizerJWT:
 				return authAdapter{auth.NewJWT(def, auth.JWTOptions{})}, nil
-			case gateway.AuthorizerRequest:
+			case gateway.AuthorizerRequest, gateway.AuthorizerToken:
 				return authAdapter{auth.NewLambda(def, inv, auth.LambdaOptions{})}, nil
 			}
 			return nil, fmt.Errorf("authorizer %s of API %s: unknown type %q", def.ID, apiID, def.Type)

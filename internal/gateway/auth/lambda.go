@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -37,15 +38,19 @@ type LambdaOptions struct {
 // entries are swept, then arbitrary ones dropped (they are only a cache).
 const maxCacheEntries = 4096
 
-// Lambda is a Lambda REQUEST authorizer of an HTTP API.
+// Lambda is a Lambda REQUEST authorizer of an HTTP API, or a TOKEN
+// authorizer of a REST-shaped one (the function gets one header's value).
 type Lambda struct {
-	def     gateway.Authorizer
-	inv     Invoker
-	clock   clock.Clock
-	region  string
-	account string
-	timeout time.Duration
-	ttl     time.Duration
+	def gateway.Authorizer
+	inv Invoker
+	// validate is a TOKEN authorizer's validation expression, anchored: a
+	// token must match it whole.
+	validate *regexp.Regexp
+	clock    clock.Clock
+	region   string
+	account  string
+	timeout  time.Duration
+	ttl      time.Duration
 
 	mu    sync.Mutex
 	cache map[string]decision
@@ -63,7 +68,7 @@ type decision struct {
 	expires    time.Time
 }
 
-// NewLambda returns the authorizer for definition a (Type REQUEST).
+// NewLambda returns the authorizer for definition a (Type REQUEST or TOKEN).
 func NewLambda(a gateway.Authorizer, inv Invoker, opts LambdaOptions) *Lambda {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
@@ -72,6 +77,10 @@ func NewLambda(a gateway.Authorizer, inv Invoker, opts LambdaOptions) *Lambda {
 		opts.Timeout = 10 * time.Second
 	}
 	l := &Lambda{def: a, inv: inv, clock: opts.Clock, region: opts.Region, account: opts.AccountID, timeout: opts.Timeout}
+	if a.Type == gateway.AuthorizerToken && a.IdentityValidationExpression != "" {
+		// The definition was validated when it was stored.
+		l.validate, _ = regexp.Compile("^(?:" + a.IdentityValidationExpression + ")$")
+	}
 	// Caching needs an identity source to key on (AWS refuses a TTL
 	// without one; here it is simply off).
 	if a.ResultTTLSeconds > 0 && len(a.IdentitySource) > 0 {
@@ -101,6 +110,15 @@ func (l *Lambda) Authorize(ctx context.Context, r *Request, _ []string) (Result,
 			return unauthorized(), fmt.Errorf("lambda authorizer: identity source %s is missing", src)
 		}
 		identity = append(identity, v)
+	}
+	if l.def.Type == gateway.AuthorizerToken {
+		// An empty or malformed token is refused before the function runs.
+		if len(identity) != 1 || identity[0] == "" {
+			return unauthorized(), errors.New("lambda authorizer: no token")
+		}
+		if l.validate != nil && !l.validate.MatchString(identity[0]) {
+			return unauthorized(), errors.New("lambda authorizer: the token does not match the identity validation expression")
+		}
 	}
 	arn := RouteARN(r)
 	// NUL cannot occur in header, query or stage-variable values, so the
@@ -174,9 +192,12 @@ func (l *Lambda) store(key string, d decision) {
 
 func (l *Lambda) invoke(ctx context.Context, r *Request, identity []string, arn string) (decision, error) {
 	var event any
-	if l.def.PayloadFormatVersion == "1.0" {
+	switch {
+	case l.def.Type == gateway.AuthorizerToken:
+		event = events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: identity[0], MethodArn: arn}
+	case l.def.PayloadFormatVersion == "1.0":
 		event = eventV1(r, identity, arn)
-	} else {
+	default:
 		event = eventV2(r, identity, arn)
 	}
 	payload, err := json.Marshal(event)

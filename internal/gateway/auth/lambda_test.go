@@ -386,3 +386,60 @@ func TestWildcardMatch(t *testing.T) {
 		}
 	}
 }
+
+// A TOKEN authorizer gets one header's value and the method ARN, nothing
+// else; a missing or malformed token is 401 without calling the function;
+// its policy answer is cached by token.
+func TestLambdaToken(t *testing.T) {
+	inv := &fakeInvoker{}
+	inv.fn = func(ev map[string]any) ([]byte, bool, error) {
+		effect := "Deny"
+		if ev["authorizationToken"] == "Bearer good-1" {
+			effect = "Allow"
+		}
+		return policyResp(effect, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*")(ev)
+	}
+	def := gateway.Authorizer{Type: gateway.AuthorizerToken, FunctionName: "authz", PayloadFormatVersion: "1.0",
+		IdentitySource: []string{"$request.header.Authorization"}, IdentityValidationExpression: `Bearer [a-z]+-\d`, ResultTTLSeconds: 300}
+	l := NewLambda(def, inv, LambdaOptions{Clock: clock.NewFake(t0), Region: "us-east-1", AccountID: "123456789012"})
+	auth := func(token string) (Result, error) {
+		r := lreq()
+		r.Header.Del("Authorization")
+		if token != "" {
+			r.Header.Set("Authorization", token)
+		}
+		return l.Authorize(context.Background(), r, nil)
+	}
+	for _, tc := range []struct {
+		token  string
+		status int // 0 = allowed
+		calls  int // invocations so far
+	}{
+		{"", 401, 0},
+		{"Bearer good", 401, 0},            // does not match the expression
+		{"xBearer good-1", 401, 0},         // the expression must match the whole token
+		{"Bearer good-1", 0, 1},            // allowed
+		{"Bearer good-1", 0, 1},            // from the cache
+		{"Bearer evil-1", 403, 2},          // denied by the policy
+		{"Bearer evil-1", 403, 2},          // the denial cached too
+		{"Bearer good-1 trailing", 401, 2}, // not a whole match
+	} {
+		res, err := auth(tc.token)
+		switch {
+		case tc.status == 0 && (!res.Allowed || err != nil):
+			t.Errorf("token %q: want allowed, got %+v %v", tc.token, res, err)
+		case tc.status != 0 && (res.Allowed || res.Status != tc.status):
+			t.Errorf("token %q: want %d, got %+v", tc.token, tc.status, res)
+		}
+		if inv.count() != tc.calls {
+			t.Errorf("token %q: %d invocations, want %d", tc.token, inv.count(), tc.calls)
+		}
+	}
+	ev := inv.events[0]
+	if len(ev) != 3 || ev["type"] != "TOKEN" || ev["authorizationToken"] != "Bearer good-1" || ev["methodArn"] != wantARN {
+		t.Errorf("TOKEN event %v, want type, authorizationToken and methodArn only", ev)
+	}
+	if res, _ := auth("Bearer good-1"); res.PrincipalID != "p1" || res.Context["lambda"].(map[string]any)["user"] != "u1" {
+		t.Errorf("allowed result %+v lacks the principal and context", res)
+	}
+}

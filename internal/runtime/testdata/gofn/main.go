@@ -43,8 +43,11 @@ func (handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		// A slow function: sleeps before answering whatever it answers.
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
-	if os.Getenv("AUTHORIZER") == "simple" {
+	switch os.Getenv("AUTHORIZER") {
+	case "simple":
 		return simpleAuthorizer(payload)
+	case "token":
+		return tokenAuthorizer(payload)
 	}
 	if os.Getenv("ECHO_PROXY") == "1" {
 		// An API Gateway proxy response (payload 1.0 needs one) whose body
@@ -175,6 +178,35 @@ func simpleAuthorizer(payload []byte) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"isAuthorized": first == "allow",
 		"context":      map[string]any{"user": "u1"},
+	})
+}
+
+// tokenAuthorizer is a REST API's TOKEN authorizer: it allows the method
+// for the token "Bearer allow" (and says which token it saw), denies it
+// for any other.
+func tokenAuthorizer(payload []byte) ([]byte, error) {
+	var ev struct {
+		Type      string `json:"type"`
+		Token     string `json:"authorizationToken"`
+		MethodArn string `json:"methodArn"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	if ev.Type != "TOKEN" || ev.MethodArn == "" {
+		return nil, fmt.Errorf("not a TOKEN authorizer event: %s", payload)
+	}
+	effect := "Deny"
+	if ev.Token == "Bearer allow" {
+		effect = "Allow"
+	}
+	return json.Marshal(map[string]any{
+		"principalId": "user-1",
+		"policyDocument": map[string]any{
+			"Version":   "2012-10-17",
+			"Statement": []map[string]any{{"Action": "execute-api:Invoke", "Effect": effect, "Resource": ev.MethodArn}},
+		},
+		"context": map[string]any{"token": ev.Token},
 	})
 }
 
