@@ -33,6 +33,7 @@ type APIKeyService interface {
 	CreateUsagePlan(ctx context.Context, in gateway.UsagePlanInput) (*gateway.UsagePlan, error)
 	GetUsagePlan(ctx context.Context, id string) (*gateway.UsagePlan, error)
 	GetUsagePlans(ctx context.Context, keyID string, p gateway.Page) ([]gateway.UsagePlan, string, error)
+	UpdateUsagePlan(ctx context.Context, id string, ops []gateway.PatchOp) (*gateway.UsagePlan, error)
 	DeleteUsagePlan(ctx context.Context, id string) error
 
 	CreateUsagePlanKey(ctx context.Context, planID, keyID, keyType string) (*gateway.UsagePlanKey, error)
@@ -66,6 +67,7 @@ func (a *API) routeAPIKeys() {
 		{"POST /usageplans", "CreateUsagePlan", a.createUsagePlan},
 		{"GET /usageplans", "GetUsagePlans", a.getUsagePlans},
 		{"GET " + plan, "GetUsagePlan", a.getUsagePlan},
+		{"PATCH " + plan, "UpdateUsagePlan", a.updateUsagePlan},
 		{"DELETE " + plan, "DeleteUsagePlan", a.deleteUsagePlan},
 
 		{"POST " + plan + "/keys", "CreateUsagePlanKey", a.createUsagePlanKey},
@@ -280,6 +282,18 @@ func (a *API) createUsagePlan(w http.ResponseWriter, r *http.Request, c *call) e
 
 func (a *API) getUsagePlan(w http.ResponseWriter, r *http.Request, _ *call) error {
 	p, err := a.opts.APIKeys.GetUsagePlan(r.Context(), r.PathValue("usageplanId"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, usagePlanOut(p))
+}
+
+func (a *API) updateUsagePlan(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req patchRequest
+	if err := decodeJSON(r, c, &req); err != nil {
+		return err
+	}
+	p, err := a.opts.APIKeys.UpdateUsagePlan(r.Context(), r.PathValue("usageplanId"), req.PatchOperations)
 	if err != nil {
 		return err
 	}

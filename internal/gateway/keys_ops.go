@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -257,6 +258,109 @@ func (k *Keys) checkPlan(p *UsagePlan) error {
 		if q.Limit < 0 || q.Offset < 0 {
 			return badRequest("Quota limit and offset must not be negative")
 		}
+	}
+	return nil
+}
+
+// UpdateUsagePlan applies v1 patch operations to plan id, as AWS's
+// UpdateUsagePlan: replace /name, /description, /throttle/rateLimit,
+// /throttle/burstLimit, /quota/limit, /quota/period, /quota/offset;
+// remove /throttle or /quota; add or remove /apiStages with the value
+// "apiId:stage". The plan keeps its id, keys and counters.
+func (k *Keys) UpdateUsagePlan(ctx context.Context, id string, ops []PatchOp) (*UsagePlan, error) {
+	for range casAttempts {
+		p, rev, err := k.loadPlan(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, op := range ops {
+			if err := patchPlan(p, op); err != nil {
+				return nil, err
+			}
+		}
+		if err := k.checkPlan(p); err != nil {
+			return nil, err
+		}
+		err = k.put(ctx, planDocPfx+id, p, rev, false)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	return nil, errConcurrent()
+}
+
+func patchPlan(p *UsagePlan, op PatchOp) error {
+	bad := func() error {
+		return badRequest("Invalid patch operation specified: %s %s", op.Op, op.Path)
+	}
+	number := func() (float64, error) {
+		f, err := strconv.ParseFloat(op.Value, 64)
+		if err != nil {
+			return 0, badRequest("Invalid value for %s: %q", op.Path, op.Value)
+		}
+		return f, nil
+	}
+	switch op.Op + " " + op.Path {
+	case "replace /name":
+		p.Name = op.Value
+	case "replace /description":
+		p.Description = op.Value
+	case "replace /throttle/rateLimit", "replace /throttle/burstLimit":
+		f, err := number()
+		if err != nil {
+			return err
+		}
+		if p.Throttle == nil {
+			p.Throttle = &PlanThrottle{}
+		}
+		if strings.HasSuffix(op.Path, "rateLimit") {
+			p.Throttle.RateLimit = f
+		} else {
+			p.Throttle.BurstLimit = int(f)
+		}
+	case "remove /throttle":
+		p.Throttle = nil
+	case "replace /quota/limit", "replace /quota/offset":
+		f, err := number()
+		if err != nil {
+			return err
+		}
+		if p.Quota == nil {
+			p.Quota = &PlanQuota{Period: "DAY"}
+		}
+		if strings.HasSuffix(op.Path, "limit") {
+			p.Quota.Limit = int(f)
+		} else {
+			p.Quota.Offset = int(f)
+		}
+	case "replace /quota/period":
+		if p.Quota == nil {
+			p.Quota = &PlanQuota{}
+		}
+		p.Quota.Period = op.Value
+	case "remove /quota":
+		p.Quota = nil
+	case "add /apiStages", "remove /apiStages":
+		api, stage, ok := strings.Cut(op.Value, ":")
+		if !ok || api == "" || stage == "" {
+			return badRequest("Invalid API stage %q: want apiId:stage", op.Value)
+		}
+		st := APIStage{APIID: api, Stage: stage}
+		i := slices.Index(p.APIStages, st)
+		switch {
+		case op.Op == "add" && i < 0:
+			p.APIStages = append(p.APIStages, st)
+		case op.Op == "remove" && i >= 0:
+			p.APIStages = slices.Delete(p.APIStages, i, i+1)
+		case op.Op == "remove":
+			return badRequest("API stage %s is not in usage plan %s", op.Value, p.ID)
+		}
+	default:
+		return bad()
 	}
 	return nil
 }

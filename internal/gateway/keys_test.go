@@ -359,3 +359,76 @@ func TestKeysPlanValidation(t *testing.T) {
 	_, err = k.GetUsagePlanKey(ctx, p1.ID, key.ID)
 	wantKind(t, err, fault.NotFound)
 }
+
+// UpdateUsagePlan patches a plan in place: its id, keys and counters stay,
+// and the data plane applies the new limits at once.
+func TestKeysUpdateUsagePlan(t *testing.T) {
+	st := svcStore(t)
+	fc := clock.NewFake(t0)
+	defs := planDefs{
+		"api1": {API: gateway.API{ID: "api1"}, Stages: map[string]gateway.Stage{"prod": {Name: "prod"}}},
+		"api2": {API: gateway.API{ID: "api2"}, Stages: map[string]gateway.Stage{"prod": {Name: "prod"}}},
+	}
+	k := keysNew(t, st, fc, defs)
+	ctx := t.Context()
+	key := mustKey(t, k, gateway.APIKeyInput{Enabled: true})
+	p := mustPlan(t, k, gateway.UsagePlanInput{Name: "p", APIStages: []gateway.APIStage{{APIID: "api1", Stage: "prod"}},
+		Throttle: &gateway.PlanThrottle{BurstLimit: 1, RateLimit: 1}}, key)
+	wantCheck(t, k, key.Value, "api1", "prod", 0, "")
+	wantCheck(t, k, key.Value, "api1", "prod", 429, "Too Many Requests")
+
+	u, err := k.UpdateUsagePlan(ctx, p.ID, []gateway.PatchOp{
+		{Op: "replace", Path: "/name", Value: "renamed"},
+		{Op: "replace", Path: "/throttle/burstLimit", Value: "100"},
+		{Op: "replace", Path: "/throttle/rateLimit", Value: "50.5"},
+		{Op: "replace", Path: "/quota/limit", Value: "2"},
+		{Op: "replace", Path: "/quota/period", Value: "DAY"},
+		{Op: "add", Path: "/apiStages", Value: "api2:prod"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID != p.ID || u.Name != "renamed" || u.Throttle.BurstLimit != 100 || u.Throttle.RateLimit != 50.5 ||
+		u.Quota == nil || u.Quota.Limit != 2 || u.Quota.Period != "DAY" || len(u.APIStages) != 2 {
+		t.Fatalf("updated plan %+v", u)
+	}
+	// The key stays in the plan, now on api2 too, under the new quota.
+	if keys, _, err := k.GetUsagePlanKeys(ctx, p.ID, "", gateway.Page{}); err != nil || len(keys) != 1 {
+		t.Fatalf("keys after the update %+v %v", keys, err)
+	}
+	fc.Advance(time.Second)
+	wantCheck(t, k, key.Value, "api2", "prod", 0, "")
+	wantCheck(t, k, key.Value, "api1", "prod", 0, "")
+	wantCheck(t, k, key.Value, "api1", "prod", 429, "Limit Exceeded")
+
+	u, err = k.UpdateUsagePlan(ctx, p.ID, []gateway.PatchOp{{Op: "remove", Path: "/quota"}, {Op: "remove", Path: "/apiStages", Value: "api2:prod"}})
+	if err != nil || u.Quota != nil || len(u.APIStages) != 1 {
+		t.Fatalf("after removing the quota and api2: %+v %v", u, err)
+	}
+	wantCheck(t, k, key.Value, "api1", "prod", 0, "")
+	wantCheck(t, k, key.Value, "api2", "prod", 403, "Forbidden")
+
+	for _, tc := range []struct {
+		name string
+		op   gateway.PatchOp
+		kind fault.Kind
+	}{
+		{"unknown path", gateway.PatchOp{Op: "replace", Path: "/productCode", Value: "x"}, fault.Invalid},
+		{"not a number", gateway.PatchOp{Op: "replace", Path: "/throttle/rateLimit", Value: "fast"}, fault.Invalid},
+		{"bad period", gateway.PatchOp{Op: "replace", Path: "/quota/period", Value: "YEAR"}, fault.Invalid},
+		{"unknown stage", gateway.PatchOp{Op: "add", Path: "/apiStages", Value: "api1:dev"}, fault.Invalid},
+		{"stage not in the plan", gateway.PatchOp{Op: "remove", Path: "/apiStages", Value: "api2:prod"}, fault.Invalid},
+		{"malformed stage", gateway.PatchOp{Op: "add", Path: "/apiStages", Value: "api2"}, fault.Invalid},
+		{"empty name", gateway.PatchOp{Op: "replace", Path: "/name", Value: ""}, fault.Invalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := k.UpdateUsagePlan(ctx, p.ID, []gateway.PatchOp{tc.op})
+			wantKind(t, err, tc.kind)
+		})
+	}
+	_, err = k.UpdateUsagePlan(ctx, "nosuchplan", nil)
+	wantKind(t, err, fault.NotFound)
+	if got, _ := k.GetUsagePlan(ctx, p.ID); got.Name != "renamed" || got.Throttle.BurstLimit != 100 {
+		t.Errorf("a refused patch changed the plan: %+v", got)
+	}
+}

@@ -291,6 +291,7 @@ func TestProvisionEveryResourceType(t *testing.T) {
 		"Path: /jobs/{id}", "Path: /tasks/{id}",
 		"/jobs/7", "/tasks/7",
 		"Tags: {team: jobs, tier: web}", "Tags: {team: jobs}",
+		"UsagePlan: {CreateUsagePlan: PER_API}", "UsagePlan: {CreateUsagePlan: PER_API, Quota: {Limit: 100, Period: DAY}, Throttle: {BurstLimit: 5, RateLimit: 10}}",
 		"            RequestParameters:\n              - method.request.header.X-Job-Owner: {Required: true}\n", "",
 	).Replace(stackV1)
 	v2 = strings.Replace(v2, `        Alert:
@@ -341,6 +342,17 @@ func TestProvisionEveryResourceType(t *testing.T) {
 	}
 	if resp, err := http.Get(local); err != nil || resp.StatusCode != 404 {
 		t.Errorf("old route still answers: %v %v", resp, err)
+	}
+	// The usage plan was patched in place: same id, new limits, its key kept.
+	if s2.Resources["RestUsagePlan"].PhysicalID != s1.Resources["RestUsagePlan"].PhysicalID {
+		t.Error("the usage plan was replaced instead of updated")
+	}
+	up, err := gw1.GetUsagePlan(ctx, &apigateway.GetUsagePlanInput{UsagePlanId: aws.String(s2.Resources["RestUsagePlan"].PhysicalID)})
+	if err != nil || up.Quota == nil || up.Quota.Limit != 100 || up.Throttle == nil || up.Throttle.BurstLimit != 5 || up.Throttle.RateLimit != 10 {
+		t.Errorf("usage plan after update %+v %v", up, err)
+	}
+	if pk, err := gw1.GetUsagePlanKeys(ctx, &apigateway.GetUsagePlanKeysInput{UsagePlanId: up.Id}); err != nil || len(pk.Items) != 1 {
+		t.Errorf("usage plan keys after update %+v %v", pk, err)
 	}
 	// The REST API lost a tag and its route the header it required.
 	if tags, err := gw2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: aws.String(restARN)}); err != nil || tags.Tags["team"] != "jobs" || tags.Tags["tier"] != "" {

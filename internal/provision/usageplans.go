@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -24,7 +25,8 @@ func (p *Provisioner) registerUsagePlans() {
 
 type usagePlanHandler struct{ p *Provisioner }
 
-func (h usagePlanHandler) create(ctx context.Context, req *deploy.Request) (*deploy.Outcome, error) {
+// definition reads the plan the template describes.
+func (h usagePlanHandler) definition(req *deploy.Request) (*apigateway.CreateUsagePlanInput, error) {
 	us, ok := req.Resource.Spec.(*manifest.UsagePlanSpec)
 	if !ok {
 		return nil, errors.New("no usage plan definition")
@@ -76,40 +78,95 @@ func (h usagePlanHandler) create(ctx context.Context, req *deploy.Request) (*dep
 			in.Quota.Offset = int32(n)
 		}
 	}
+	return in, nil
+}
+
+func (h usagePlanHandler) create(ctx context.Context, req *deploy.Request) (*deploy.Outcome, error) {
+	in, err := h.definition(req)
+	if err != nil {
+		return nil, err
+	}
 	out, err := h.p.apigw.CreateUsagePlan(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("create usage plan %s: %w", name, err)
+		return nil, fmt.Errorf("create usage plan %s: %w", aws.ToString(in.Name), err)
 	}
 	id := aws.ToString(out.Id)
 	return &deploy.Outcome{PhysicalID: id, Attrs: map[string]string{"Id": id}}, nil
 }
 
-// Lamina's usage plans are not patched in place: an update makes the new
-// plan, moves the old plan's keys to it, then deletes the old one.
+// update patches the plan in place (UpdateUsagePlan), as CloudFormation
+// does: its id, its keys and their quota counters stay.
 func (h usagePlanHandler) update(ctx context.Context, req *deploy.Request) (*deploy.Outcome, error) {
-	out, err := h.create(ctx, req)
+	want, err := h.definition(req)
 	if err != nil {
 		return nil, err
 	}
-	old := req.Previous.PhysicalID
-	if old == "" {
-		return out, nil
+	id := req.Previous.PhysicalID
+	cur, err := h.p.apigw.GetUsagePlan(ctx, &apigateway.GetUsagePlanInput{UsagePlanId: aws.String(id)})
+	if notFound(err) || id == "" {
+		return h.create(ctx, req) // deleted behind the stack's back
 	}
-	keys, err := h.p.apigw.GetUsagePlanKeys(ctx, &apigateway.GetUsagePlanKeysInput{UsagePlanId: aws.String(old)})
-	if err != nil && !notFound(err) {
-		return nil, fmt.Errorf("keys of usage plan %s: %w", old, err)
+	if err != nil {
+		return nil, fmt.Errorf("get usage plan %s: %w", id, err)
 	}
-	if keys != nil {
-		for _, k := range keys.Items {
-			if _, err := h.p.apigw.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: aws.String(out.PhysicalID), KeyId: k.Id, KeyType: aws.String("API_KEY")}); err != nil {
-				return nil, fmt.Errorf("move key %s to usage plan %s: %w", aws.ToString(k.Id), out.PhysicalID, err)
-			}
+	ops := planPatch(cur, want)
+	if len(ops) > 0 {
+		if _, err := h.p.apigw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(id), PatchOperations: ops}); err != nil {
+			return nil, fmt.Errorf("update usage plan %s: %w", id, err)
 		}
 	}
-	if err := h.delete(ctx, &deploy.DeleteRequest{State: req.Previous}); err != nil {
-		return nil, err
+	return &deploy.Outcome{PhysicalID: id, Attrs: map[string]string{"Id": id}}, nil
+}
+
+// planPatch is the patch operations that turn plan cur into want.
+func planPatch(cur *apigateway.GetUsagePlanOutput, want *apigateway.CreateUsagePlanInput) []gwtypes.PatchOperation {
+	var ops []gwtypes.PatchOperation
+	op := func(kind gwtypes.Op, path, value string) {
+		o := gwtypes.PatchOperation{Op: kind, Path: aws.String(path)}
+		if value != "" || kind == gwtypes.OpReplace {
+			o.Value = aws.String(value)
+		}
+		ops = append(ops, o)
 	}
-	return out, nil
+	if aws.ToString(cur.Name) != aws.ToString(want.Name) {
+		op(gwtypes.OpReplace, "/name", aws.ToString(want.Name))
+	}
+	if aws.ToString(cur.Description) != aws.ToString(want.Description) {
+		op(gwtypes.OpReplace, "/description", aws.ToString(want.Description))
+	}
+	stage := func(s gwtypes.ApiStage) string { return aws.ToString(s.ApiId) + ":" + aws.ToString(s.Stage) }
+	have := map[string]bool{}
+	for _, s := range cur.ApiStages {
+		have[stage(s)] = true
+	}
+	keep := map[string]bool{}
+	for _, s := range want.ApiStages {
+		keep[stage(s)] = true
+		if !have[stage(s)] {
+			op(gwtypes.OpAdd, "/apiStages", stage(s))
+		}
+	}
+	for _, s := range cur.ApiStages {
+		if !keep[stage(s)] {
+			op(gwtypes.OpRemove, "/apiStages", stage(s))
+		}
+	}
+	switch t, w := cur.Throttle, want.Throttle; {
+	case w == nil && t != nil:
+		op(gwtypes.OpRemove, "/throttle", "")
+	case w != nil && (t == nil || t.BurstLimit != w.BurstLimit || t.RateLimit != w.RateLimit):
+		op(gwtypes.OpReplace, "/throttle/burstLimit", strconv.Itoa(int(w.BurstLimit)))
+		op(gwtypes.OpReplace, "/throttle/rateLimit", strconv.FormatFloat(w.RateLimit, 'f', -1, 64))
+	}
+	switch q, w := cur.Quota, want.Quota; {
+	case w == nil && q != nil:
+		op(gwtypes.OpRemove, "/quota", "")
+	case w != nil && (q == nil || *q != *w):
+		op(gwtypes.OpReplace, "/quota/period", string(w.Period))
+		op(gwtypes.OpReplace, "/quota/limit", strconv.Itoa(int(w.Limit)))
+		op(gwtypes.OpReplace, "/quota/offset", strconv.Itoa(int(w.Offset)))
+	}
+	return ops
 }
 
 func (h usagePlanHandler) delete(ctx context.Context, req *deploy.DeleteRequest) error {
@@ -157,12 +214,46 @@ func (h apiKeyHandler) create(ctx context.Context, req *deploy.Request) (*deploy
 	return &deploy.Outcome{PhysicalID: id, Attrs: map[string]string{"APIKeyId": id}}, nil
 }
 
-// An API key's value is fixed at creation: an update replaces the key.
+// update changes Enabled in place; a new name or value replaces the key
+// (as CloudFormation does: a key's value is fixed at creation).
 func (h apiKeyHandler) update(ctx context.Context, req *deploy.Request) (*deploy.Outcome, error) {
-	if err := h.delete(ctx, &deploy.DeleteRequest{State: req.Previous}); err != nil {
-		return nil, err
+	ks, ok := req.Resource.Spec.(*manifest.APIKeySpec)
+	if !ok {
+		return nil, errors.New("no API key definition")
 	}
-	return h.create(ctx, req)
+	id := req.Previous.PhysicalID
+	cur, err := h.p.apigw.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(id), IncludeValue: aws.Bool(true)})
+	if notFound(err) || id == "" {
+		return h.create(ctx, req)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get API key %s: %w", id, err)
+	}
+	name, err := str(ks.Name, req.Resolver)
+	if err != nil {
+		return nil, fmt.Errorf("Name: %w", err)
+	}
+	if name == "" {
+		name = physicalName(req.Stack, req.Resource.LogicalID, 128, "")
+	}
+	value, err := str(ks.Value, req.Resolver)
+	if err != nil {
+		return nil, fmt.Errorf("Value: %w", err)
+	}
+	if name != aws.ToString(cur.Name) || (value != "" && value != aws.ToString(cur.Value)) {
+		if err := h.delete(ctx, &deploy.DeleteRequest{State: req.Previous}); err != nil {
+			return nil, err
+		}
+		return h.create(ctx, req)
+	}
+	if cur.Enabled != ks.Enabled {
+		_, err := h.p.apigw.UpdateApiKey(ctx, &apigateway.UpdateApiKeyInput{ApiKey: aws.String(id), PatchOperations: []gwtypes.PatchOperation{
+			{Op: gwtypes.OpReplace, Path: aws.String("/enabled"), Value: aws.String(strconv.FormatBool(ks.Enabled))}}})
+		if err != nil {
+			return nil, fmt.Errorf("update API key %s: %w", id, err)
+		}
+	}
+	return &deploy.Outcome{PhysicalID: id, Attrs: map[string]string{"APIKeyId": id}}, nil
 }
 
 func (h apiKeyHandler) delete(ctx context.Context, req *deploy.DeleteRequest) error {
