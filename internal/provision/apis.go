@@ -51,6 +51,7 @@ type apiDef struct {
 	stageVars     map[string]string
 	authorizers   []authorizerDef
 	models        map[string]string // name → JSON Schema
+	bodyRoutes    []bodyRoute       // from DefinitionBody (openapi.go)
 }
 
 type authorizerDef struct {
@@ -102,8 +103,8 @@ func (h apiHandler) definition(req *deploy.Request) (*apiDef, error) {
 	}
 	r := req.Resolver
 	d := &apiDef{rest: req.Resource.Type == manifest.TypeRestAPI, stage: as.StageName, models: map[string]string{}}
-	if as.DefinitionBody != nil || as.DefinitionURI != "" {
-		return nil, errors.New("DefinitionBody/DefinitionUri (OpenAPI) is not supported yet: describe the routes with the functions' Api/HttpApi events")
+	if as.DefinitionURI != "" {
+		return nil, errors.New("DefinitionUri (a document in a file) is not supported yet: inline it as DefinitionBody (for example with Fn::Transform AWS::Include, or by pasting it)")
 	}
 	var err error
 	if d.name, err = str(as.Name, r); err != nil {
@@ -140,6 +141,15 @@ func (h apiHandler) definition(req *deploy.Request) (*apiDef, error) {
 	}
 	if err := d.readAuth(as.Auth, r, req); err != nil {
 		return nil, fmt.Errorf("Auth: %w", err)
+	}
+	if as.DefinitionBody != nil {
+		doc, err := plain(as.DefinitionBody, r)
+		if err != nil {
+			return nil, fmt.Errorf("DefinitionBody: %w", err)
+		}
+		if err := d.readDefinitionBody(asMap(doc), eventRouteKeys(req.App, req.Resource.LogicalID)); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -471,7 +481,9 @@ func (h apiHandler) reconcile(ctx context.Context, id string, d *apiDef, prev, d
 			up := &apigatewayv2.UpdateAuthorizerInput{ApiId: in.ApiId, AuthorizerId: aws.String(old), Name: in.Name, AuthorizerType: in.AuthorizerType,
 				IdentitySource: in.IdentitySource, JwtConfiguration: in.JwtConfiguration, AuthorizerUri: in.AuthorizerUri,
 				AuthorizerPayloadFormatVersion: in.AuthorizerPayloadFormatVersion, EnableSimpleResponses: in.EnableSimpleResponses,
-				AuthorizerResultTtlInSeconds: in.AuthorizerResultTtlInSeconds}
+				AuthorizerResultTtlInSeconds: in.AuthorizerResultTtlInSeconds,
+				// Empty, not absent: an expression the template dropped goes.
+				IdentityValidationExpression: aws.String(aws.ToString(in.IdentityValidationExpression))}
 			if _, err := h.p.apigwv2.UpdateAuthorizer(ctx, up); err == nil {
 				data["authorizer."+a.name], data["authorizerType."+a.name] = old, kind
 				continue
@@ -485,14 +497,7 @@ func (h apiHandler) reconcile(ctx context.Context, id string, d *apiDef, prev, d
 		}
 		data["authorizer."+a.name], data["authorizerType."+a.name] = aws.ToString(out.AuthorizerId), kind
 	}
-	for k, v := range prev {
-		if strings.HasPrefix(k, "authorizer.") && !keep[k] {
-			_, err := h.p.apigwv2.DeleteAuthorizer(ctx, &apigatewayv2.DeleteAuthorizerInput{ApiId: aws.String(id), AuthorizerId: aws.String(v)})
-			if err = ignoreNotFound(err); err != nil {
-				return fmt.Errorf("delete authorizer %s: %w", strings.TrimPrefix(k, "authorizer."), err)
-			}
-		}
-	}
+	keepAuthorizers := keep
 	// Models, by name.
 	names := make([]string, 0, len(d.models))
 	for n := range d.models {
@@ -516,6 +521,19 @@ func (h apiHandler) reconcile(ctx context.Context, id string, d *apiDef, prev, d
 			return fmt.Errorf("create model %s: %w", n, err)
 		}
 		data["model."+n] = aws.ToString(out.ModelId)
+	}
+	// The document's routes, which use the authorizers and models; then
+	// what is no longer used goes.
+	if err := h.reconcileBodyRoutes(ctx, id, d, prev, data); err != nil {
+		return err
+	}
+	for k, v := range prev {
+		if strings.HasPrefix(k, "authorizer.") && !keepAuthorizers[k] {
+			_, err := h.p.apigwv2.DeleteAuthorizer(ctx, &apigatewayv2.DeleteAuthorizerInput{ApiId: aws.String(id), AuthorizerId: aws.String(v)})
+			if err = ignoreNotFound(err); err != nil {
+				return fmt.Errorf("delete authorizer %s: %w", strings.TrimPrefix(k, "authorizer."), err)
+			}
+		}
 	}
 	for k, v := range prev {
 		if strings.HasPrefix(k, "model.") && !keep[k] {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/lamina-dev/lamina/internal/deploy"
@@ -244,5 +246,244 @@ func TestProvisionRESTTokenAuthorizer(t *testing.T) {
 	}
 	if a := ev.RequestContext.Authorizer; a["principalId"] != "user-1" || a["token"] != "Bearer allow" {
 		t.Errorf("requestContext.authorizer = %v", a)
+	}
+}
+
+// A REST API described by an inline OpenAPI document: aws_proxy routes to
+// functions, a token authorizer and an API key scheme from its security
+// schemes, a body validated against a components schema, merged with a
+// function event's route on the same API.
+const restOpenAPI = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionBody:
+        openapi: 3.0.1
+        info: {title: pets, version: "1"}
+        x-amazon-apigateway-request-validators:
+          body: {validateRequestBody: true, validateRequestParameters: false}
+        components:
+          securitySchemes:
+            Tok:
+              type: apiKey
+              name: X-Auth
+              in: header
+              x-amazon-apigateway-authtype: custom
+              x-amazon-apigateway-authorizer:
+                type: token
+                authorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Authz.Arn}/invocations
+                identitySource: method.request.header.X-Auth
+                authorizerResultTtlInSeconds: 0
+            api_key: {type: apiKey, name: x-api-key, in: header}
+          schemas:
+            Pet:
+              type: object
+              required: [name]
+              properties: {name: {type: string}}
+        paths:
+          /pets:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
+            post:
+              security: [{Tok: []}]
+              x-amazon-apigateway-request-validator: body
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: "#/components/schemas/Pet"}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
+            options:
+              summary: CORS preflight, answered by the gateway
+          /keyed:
+            get:
+              security: [{api_key: []}]
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
+  Authz:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Environment:
+        Variables: {AUTHORIZER: token}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Environment:
+        Variables: {ECHO_PROXY: "1"}
+      Events:
+        Extra:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Rest
+            Path: /extra
+            Method: GET
+`
+
+func TestProvisionRESTOpenAPIDefinition(t *testing.T) {
+	e := newEnv(t)
+	e.code["Authz"] = e.code["Worker"]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, _, err := e.apply(ctx, restOpenAPI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := deploy.LocalAPIBase(s.Resources["Rest"].Attrs["ApiEndpoint"], s.Resources["Rest"].PhysicalID) + "/v1"
+	call := func(method, path, body string, h map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	allow := map[string]string{"X-Auth": "Bearer allow"}
+	for _, tc := range []struct {
+		name, method, path, body string
+		h                        map[string]string
+		want                     int
+	}{
+		{"document route", "GET", "/pets", "", nil, 200},
+		{"event route on the same API", "GET", "/extra", "", nil, 200},
+		{"authorizer: no token", "POST", "/pets", `{"name":"rex"}`, nil, 401},
+		{"authorizer: denied", "POST", "/pets", `{"name":"rex"}`, map[string]string{"X-Auth": "Bearer deny"}, 403},
+		{"authorizer: allowed", "POST", "/pets", `{"name":"rex"}`, allow, 200},
+		{"validated body", "POST", "/pets", `{"kind":"dog"}`, allow, 400},
+		{"API key required", "GET", "/keyed", "", nil, 403},
+	} {
+		if code, body := call(tc.method, tc.path, tc.body, tc.h); code != tc.want {
+			t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, code, body, tc.want)
+		}
+	}
+	routes, err := apigatewayv2.NewFromConfig(e.p.AWSConfig()).GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(s.Resources["Rest"].PhysicalID)})
+	if err != nil || len(routes.Items) != 4 {
+		t.Fatalf("routes %+v %v, want 3 from the document and 1 from the event", routes, err)
+	}
+
+	// Update: the POST goes from the document; GET /pets stays as it was.
+	v2 := strings.Replace(restOpenAPI, `            post:
+              security: [{Tok: []}]
+              x-amazon-apigateway-request-validator: body
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: "#/components/schemas/Pet"}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
+`, "", 1)
+	s2, _, err := e.apply(ctx, v2, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := call("GET", "/pets", "", nil); code != 200 {
+		t.Errorf("GET /pets after the update: %d", code)
+	}
+	if code, _ := call("POST", "/pets", `{"name":"rex"}`, allow); code == 200 {
+		t.Error("the route removed from the document still answers")
+	}
+	routes, _ = apigatewayv2.NewFromConfig(e.p.AWSConfig()).GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(s2.Resources["Rest"].PhysicalID)})
+	if len(routes.Items) != 3 {
+		t.Errorf("%d routes after the update, want 3", len(routes.Items))
+	}
+}
+
+// An HTTP API from an OpenAPI document: payload 2.0 routes (the version
+// written as a YAML number) and a JWT authorizer from the document.
+const httpOpenAPI = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefinitionBody:
+        openapi: 3.0.1
+        info: {title: jobs, version: "1"}
+        components:
+          securitySchemes:
+            Jwt:
+              type: oauth2
+              x-amazon-apigateway-authorizer:
+                type: jwt
+                identitySource: $request.header.Authorization
+                jwtConfiguration: {issuer: "https://issuer.invalid", audience: [jobs]}
+        paths:
+          /jobs/{id}:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                payloadFormatVersion: 2.0
+                uri: !GetAtt Worker.Arn
+          /private:
+            get:
+              security: [{Jwt: [read]}]
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                payloadFormatVersion: "2.0"
+                uri: !GetAtt Worker.Arn
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker
+      Runtime: provided.al2023
+      Handler: bootstrap
+`
+
+func TestProvisionHTTPOpenAPIDefinition(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, _, err := e.apply(ctx, httpOpenAPI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := deploy.LocalAPIBase(s.Resources["Api"].Attrs["ApiEndpoint"], s.Resources["Api"].PhysicalID)
+	resp, err := http.Get(base + "/jobs/7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The test function echoes its event: a 2.0 event has the route key.
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"routeKey":"GET /jobs/{id}"`) || !strings.Contains(string(body), `"version":"2.0"`) {
+		t.Errorf("GET /jobs/7: %d %s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get(base + "/private"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /private without a token: %v %v", resp.StatusCode, err)
+	}
+	routes, err := apigatewayv2.NewFromConfig(e.p.AWSConfig()).GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(s.Resources["Api"].PhysicalID)})
+	if err != nil || len(routes.Items) != 2 {
+		t.Fatalf("routes %+v %v", routes, err)
+	}
+	for _, r := range routes.Items {
+		if aws.ToString(r.RouteKey) == "GET /private" && (r.AuthorizationType != "JWT" || len(r.AuthorizationScopes) != 1) {
+			t.Errorf("GET /private: %+v", r)
+		}
 	}
 }
