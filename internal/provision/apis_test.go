@@ -153,6 +153,28 @@ func TestProvisionHTTPAPIAuthAndCors(t *testing.T) {
 	}
 }
 
+// tokenAuthorizerAndEchoWorker are the test function as a TOKEN authorizer
+// (Authz) and as an echoing proxy integration (Worker), whose Events
+// follow.
+const tokenAuthorizerAndEchoWorker = `  Authz:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Environment:
+        Variables: {AUTHORIZER: token}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Environment:
+        Variables: {ECHO_PROXY: "1"}
+      Events:
+`
+
 // A SAM REST API whose default authorizer is a Lambda TOKEN authorizer
 // (SAM's default payload type): one header, a validation expression, and
 // the function's policy; the integration sees the principal and context.
@@ -171,24 +193,7 @@ Resources:
             Identity:
               Header: X-Auth
               ValidationExpression: Bearer [a-z]+
-  Authz:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: worker
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Environment:
-        Variables: {AUTHORIZER: token}
-  Worker:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: worker
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Environment:
-        Variables: {ECHO_PROXY: "1"}
-      Events:
-        Get:
+` + tokenAuthorizerAndEchoWorker + `        Get:
           Type: Api
           Properties:
             RestApiId: !Ref Rest
@@ -196,30 +201,54 @@ Resources:
             Method: GET
 `
 
-func TestProvisionRESTTokenAuthorizer(t *testing.T) {
-	e := newEnv(t)
-	e.code["Authz"] = e.code["Worker"]
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	s, _, err := e.apply(ctx, restTokenAuth, nil)
+// httpCall sends one request (a JSON body when body is not empty) and
+// returns the answer's status and body.
+func httpCall(t *testing.T, method, url, body string, h map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := deploy.LocalAPIBase(s.Resources["Rest"].Attrs["ApiEndpoint"], s.Resources["Rest"].PhysicalID) + "/Prod/jobs"
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// deployRest deploys tmpl, whose functions are those of
+// tokenAuthorizerAndEchoWorker and whose REST API is Rest, and returns the
+// state and the API's local address for stage.
+func deployRest(t *testing.T, ctx context.Context, e *env, tmpl, stage string) (*deploy.StackState, string) {
+	t.Helper()
+	e.code["Authz"] = e.code["Worker"]
+	s, _, err := e.apply(ctx, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, deploy.LocalAPIBase(s.Resources["Rest"].Attrs["ApiEndpoint"], s.Resources["Rest"].PhysicalID) + "/" + stage
+}
+
+func TestProvisionRESTTokenAuthorizer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, base := deployRest(t, ctx, newEnv(t), restTokenAuth, "Prod")
+	url := base + "/jobs"
 	get := func(token string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		var h map[string]string
 		if token != "" {
-			req.Header.Set("X-Auth", token)
+			h = map[string]string{"X-Auth": token}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		_, _ = io.Copy(&b, resp.Body)
-		return resp.StatusCode, b.String()
+		return httpCall(t, http.MethodGet, url, "", h)
 	}
 	for _, tc := range []struct {
 		token string
@@ -248,6 +277,21 @@ func TestProvisionRESTTokenAuthorizer(t *testing.T) {
 		t.Errorf("requestContext.authorizer = %v", a)
 	}
 }
+
+// openAPIPetsPost is restOpenAPI's POST /pets operation (the update
+// removes it).
+const openAPIPetsPost = `            post:
+              security: [{Tok: []}]
+              x-amazon-apigateway-request-validator: body
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: "#/components/schemas/Pet"}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
+`
 
 // A REST API described by an inline OpenAPI document: aws_proxy routes to
 // functions, a token authorizer and an API key scheme from its security
@@ -290,18 +334,7 @@ Resources:
                 type: aws_proxy
                 httpMethod: POST
                 uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
-            post:
-              security: [{Tok: []}]
-              x-amazon-apigateway-request-validator: body
-              requestBody:
-                content:
-                  application/json:
-                    schema: {$ref: "#/components/schemas/Pet"}
-              x-amazon-apigateway-integration:
-                type: aws_proxy
-                httpMethod: POST
-                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
-            options:
+` + openAPIPetsPost + `            options:
               summary: CORS preflight, answered by the gateway
           /keyed:
             get:
@@ -310,24 +343,7 @@ Resources:
                 type: aws_proxy
                 httpMethod: POST
                 uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
-  Authz:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: worker
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Environment:
-        Variables: {AUTHORIZER: token}
-  Worker:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: worker
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Environment:
-        Variables: {ECHO_PROXY: "1"}
-      Events:
-        Extra:
+` + tokenAuthorizerAndEchoWorker + `        Extra:
           Type: Api
           Properties:
             RestApiId: !Ref Rest
@@ -336,29 +352,13 @@ Resources:
 `
 
 func TestProvisionRESTOpenAPIDefinition(t *testing.T) {
-	e := newEnv(t)
-	e.code["Authz"] = e.code["Worker"]
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, _, err := e.apply(ctx, restOpenAPI, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := deploy.LocalAPIBase(s.Resources["Rest"].Attrs["ApiEndpoint"], s.Resources["Rest"].PhysicalID) + "/v1"
+	e := newEnv(t)
+	s, base := deployRest(t, ctx, e, restOpenAPI, "v1")
 	call := func(method, path, body string, h map[string]string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range h {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return httpCall(t, method, base+path, body, h)
 	}
 	allow := map[string]string{"X-Auth": "Bearer allow"}
 	for _, tc := range []struct {
@@ -384,18 +384,7 @@ func TestProvisionRESTOpenAPIDefinition(t *testing.T) {
 	}
 
 	// Update: the POST goes from the document; GET /pets stays as it was.
-	v2 := strings.Replace(restOpenAPI, `            post:
-              security: [{Tok: []}]
-              x-amazon-apigateway-request-validator: body
-              requestBody:
-                content:
-                  application/json:
-                    schema: {$ref: "#/components/schemas/Pet"}
-              x-amazon-apigateway-integration:
-                type: aws_proxy
-                httpMethod: POST
-                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Worker.Arn}/invocations
-`, "", 1)
+	v2 := strings.Replace(restOpenAPI, openAPIPetsPost, "", 1)
 	s2, _, err := e.apply(ctx, v2, s)
 	if err != nil {
 		t.Fatal(err)
