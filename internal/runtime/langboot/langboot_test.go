@@ -311,6 +311,25 @@ type bootCase struct {
 
 func intp(i int) *int { return &i }
 
+// settleOutput waits (at most 2 s) until the process's captured output is
+// not empty and has not grown for 100 ms.
+func settleOutput(p *proc) {
+	deadline := time.Now().Add(2 * time.Second)
+	last, stable := -1, 0
+	for time.Now().Before(deadline) {
+		n := len(p.stdout.String()) + len(p.stderr.String())
+		if n == last && n > 0 {
+			if stable++; stable >= 2 {
+				return
+			}
+		} else {
+			stable = 0
+		}
+		last = n
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func defaultEvent(id string) event {
 	return event{
 		ID:       id,
@@ -388,6 +407,10 @@ func runCase(t *testing.T, tc bootCase) {
 	default:
 	}
 	if tc.logs != nil {
+		// The process wrote its output before its last request, but the
+		// pipes are copied into the buffers by goroutines of their own:
+		// wait until something arrived and nothing more comes.
+		settleOutput(p)
 		tc.logs(t, p.stdout.String(), p.stderr.String())
 	}
 	api.check(t)
