@@ -365,12 +365,11 @@ func (a *applier) undoUpdate(ctx context.Context, step done, ae *ApplyError) {
 	rs := cloneState(step.before)
 	rs.PhysicalID, rs.Attrs, rs.Data = outcomeFields(out)
 	if step.code == nil && slices.Contains(step.change.Changed, "Code") {
-		// The configuration is back, the new code stays: record the code
-		// that runs, so that the next deploy compares against it.
+		// The configuration is back and the code was not read back: keep
+		// the hash of what the state says runs now (the new package if
+		// its update succeeded, else the old one), so that the next deploy
+		// updates the code if it differs.
 		rs.CodeSha256 = cur.CodeSha256
-		if cd := a.opts.Code[id]; cd != nil {
-			rs.CodeSha256 = cd.SHA256
-		}
 	}
 	a.next.Resources[id] = rs
 	ae.Restored = append(ae.Restored, id)

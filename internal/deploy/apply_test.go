@@ -390,3 +390,38 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A failed code-only update (the plan's last change, so the old package is
+// not read back) leaves the state with the code that runs, so that the
+// next deploy updates it.
+func TestApplyFailedCodeUpdateIsRetried(t *testing.T) {
+	f := newFake()
+	app := load(t, "testdata/app_v1.yaml", nil)
+	deploy := func(prev *StackState, code string) (*StackState, *Plan, error) {
+		t.Helper()
+		plan, err := ComputePlan(app, prev, map[string]string{"WorkerFunction": code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.Stack = "test"
+		next, err := Apply(context.Background(), plan, app, prev, ApplyOptions{Provisioner: f, Previous: app,
+			Code: map[string]*Code{"WorkerFunction": {SHA256: code}}})
+		return next, plan, err
+	}
+	s1, _, err := deploy(nil, "code-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.failOn, f.failOnce = "update WorkerFunction", true
+	s2, plan, err := deploy(s1, "code-2")
+	if err == nil || plan.Counts()[Update] != 1 {
+		t.Fatalf("deploy of new code: %v, plan %s", err, plan.Summary())
+	}
+	if got := s2.Resources["WorkerFunction"].CodeSha256; got != "code-1" {
+		t.Errorf("state says code %q after a failed code update, want code-1", got)
+	}
+	f.calls = nil
+	if _, plan, err = deploy(s2, "code-2"); err != nil || !slices.Contains(f.calls, "update WorkerFunction") {
+		t.Errorf("retry: %v, calls %v, plan %s", err, f.calls, plan.Summary())
+	}
+}
