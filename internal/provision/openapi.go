@@ -94,6 +94,9 @@ func (d *apiDef) readDefinitionBody(doc map[string]any, skip map[string]bool) er
 				continue // parameters, summary, extensions of the path item
 			}
 			key := method + " " + path
+			if path == "$default" {
+				key = "$default" // the HTTP API's catch-all route has no method
+			}
 			if skip[key] {
 				continue
 			}
@@ -337,7 +340,11 @@ func eventRouteKeys(app *manifest.Application, id string) map[string]bool {
 	}
 	for _, r := range app.Resources {
 		if rs, ok := r.Spec.(*manifest.RouteSpec); ok && r.Type == manifest.TypeRoute && rs.API == id {
-			keys[rs.Method+" "+rs.Path] = true
+			if rs.Path == "$default" {
+				keys["$default"] = true
+			} else {
+				keys[rs.Method+" "+rs.Path] = true
+			}
 		}
 	}
 	return keys
