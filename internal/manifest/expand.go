@@ -20,10 +20,15 @@ type Options struct {
 }
 
 // Load reads and expands a template in one step.
+// AWS::Include snippets are read from files beside the template (Read and
+// Expand alone touch no file).
 func Load(file string, data []byte, opts Options) (*Application, error) {
 	t, err := Read(file, data)
 	if err != nil {
 		return nil, err
+	}
+	if err := resolveIncludes(t); err != nil {
+		return nil, toFault(t.File, err)
 	}
 	return Expand(t, opts)
 }
