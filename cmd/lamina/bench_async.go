@@ -39,6 +39,7 @@ and print both rates and their ratio.`,
 	f.IntVar(&opts.Events, "events", 20000, "events enqueued in the measured run")
 	f.IntSliceVar(&opts.Workers, "workers", []int{16, 32, 64}, "events run at once (as many function instances); one run per value, the other figures at the fastest")
 	f.IntVar(&opts.Batch, "batch", 500, "events per EnqueueBatch")
+	f.IntVar(&opts.Rounds, "rounds", 3, "times each concurrency is measured (interleaved); each is reported by its median")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (enqueuer and platform) to this file")
 	return cmd
 }

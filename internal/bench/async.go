@@ -33,6 +33,10 @@ type AsyncOptions struct {
 	// 16, 32, 64): how many events run at once, and so how many function
 	// instances are started. The other figures are taken at the fastest.
 	Workers []int
+	// Rounds is how many times each concurrency is measured, the rounds
+	// interleaved so that a slow spell of the machine does not fall on one
+	// concurrency alone (default 3); each is reported by its median.
+	Rounds int
 	// Batch is how many events one EnqueueBatch carries (default 500).
 	Batch int
 }
@@ -44,14 +48,19 @@ func (o *AsyncOptions) setDefaults() {
 	if len(o.Workers) == 0 {
 		o.Workers = []int{16, 32, 64}
 	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
 	if o.Batch <= 0 {
 		o.Batch = 500
 	}
 }
 
-// AsyncRun is one measured async run at one concurrency.
+// AsyncRun is the median measured async run at one concurrency.
 type AsyncRun struct {
 	Workers int
+	// Rounds holds every round's throughput at this concurrency.
+	Rounds []float64
 	// Elapsed is from the first enqueue to the last event's completion;
 	// Throughput is Events / Elapsed. EnqueueElapsed is how long enqueueing
 	// alone took (it overlaps with the running).
@@ -142,33 +151,45 @@ func RunAsync(ctx context.Context, opts AsyncOptions, w io.Writer) (*AsyncReport
 		return nil, fmt.Errorf("create function: %w", err)
 	}
 	rep := &AsyncReport{GOMAXPROCS: runtime.GOMAXPROCS(0), Events: opts.Events}
-	for i, workers := range opts.Workers {
-		if i > 0 {
-			if err := p.restartAsync(ctx, p.inv, workers); err != nil {
+	runs := make(map[int][]AsyncRun, len(opts.Workers))
+	for round := range opts.Rounds {
+		for i, workers := range opts.Workers {
+			if round > 0 || i > 0 {
+				if err := p.restartAsync(ctx, p.inv, workers); err != nil {
+					return nil, err
+				}
+			} else {
+				p.async.Start(ctx)
+			}
+			// Warm-up: twice as many events as workers, so that every
+			// instance the measured run needs is started.
+			say("round %d/%d: warming up %d instances…", round+1, opts.Rounds, workers)
+			if _, err := p.run(ctx, fn, 2*workers, opts.Batch); err != nil {
+				return nil, fmt.Errorf("warm-up: %w", err)
+			}
+			say("round %d/%d: async, %d events, %d workers…", round+1, opts.Rounds, opts.Events, workers)
+			before := p.async.Stats()
+			res, err := p.run(ctx, fn, opts.Events, opts.Batch)
+			if err != nil {
 				return nil, err
 			}
-		} else {
-			p.async.Start(ctx)
+			after := p.async.Stats()
+			runs[workers] = append(runs[workers], AsyncRun{
+				Workers: workers, Elapsed: res.elapsed, EnqueueElapsed: res.enqueued,
+				Throughput: float64(opts.Events) / res.elapsed.Seconds(),
+				Succeeded:  after.Succeeded - before.Succeeded, Failed: after.Failed - before.Failed,
+			})
+			rep.eventSize = res.eventSize
 		}
-		// Warm-up: twice as many events as workers, so that every instance
-		// the measured run needs is started.
-		say("warming up %d instances…", workers)
-		if _, err := p.run(ctx, fn, 2*workers, opts.Batch); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	for _, workers := range opts.Workers {
+		rs := runs[workers]
+		slices.SortFunc(rs, func(a, b AsyncRun) int { return cmp.Compare(a.Throughput, b.Throughput) })
+		median := rs[len(rs)/2]
+		for _, r := range rs {
+			median.Rounds = append(median.Rounds, r.Throughput)
 		}
-		say("async: %d events, %d workers…", opts.Events, workers)
-		before := p.async.Stats()
-		res, err := p.run(ctx, fn, opts.Events, opts.Batch)
-		if err != nil {
-			return nil, err
-		}
-		after := p.async.Stats()
-		rep.Runs = append(rep.Runs, AsyncRun{
-			Workers: workers, Elapsed: res.elapsed, EnqueueElapsed: res.enqueued,
-			Throughput: float64(opts.Events) / res.elapsed.Seconds(),
-			Succeeded:  after.Succeeded - before.Succeeded, Failed: after.Failed - before.Failed,
-		})
-		rep.eventSize = res.eventSize
+		rep.Runs = append(rep.Runs, median)
 	}
 	rep.AsyncRun = slices.MaxFunc(rep.Runs, func(a, b AsyncRun) int { return cmp.Compare(a.Throughput, b.Throughput) })
 	workers := rep.Workers
@@ -454,15 +475,19 @@ const maxBaselineFetch = 256
 
 // Print writes the report with the ratio to the store's raw rate.
 func (r *AsyncReport) Print(w io.Writer) {
-	fmt.Fprintf(w, "Lamina async benchmark (GOMAXPROCS=%d, %d events per run; enqueuer, platform and function share this machine)\n\n",
+	fmt.Fprintf(w, "Lamina async benchmark (GOMAXPROCS=%d, %d events per run, medians of interleaved rounds; enqueuer, platform and function share this machine)\n\n",
 		r.GOMAXPROCS, r.Events)
 	for _, run := range r.Runs {
 		best := ""
 		if run.Workers == r.Workers {
 			best = "  ← fastest; the rows below use its concurrency"
 		}
-		fmt.Fprintf(w, "async invoke   enqueue → completion, %3d workers            %8.0f events/s   %s (enqueueing alone %s)%s\n",
-			run.Workers, run.Throughput, round(run.Elapsed), round(run.EnqueueElapsed), best)
+		spread := ""
+		if len(run.Rounds) > 1 {
+			spread = fmt.Sprintf(" (%.0f–%.0f over %d rounds)", slices.Min(run.Rounds), slices.Max(run.Rounds), len(run.Rounds))
+		}
+		fmt.Fprintf(w, "async invoke   enqueue → completion, %3d workers            %8.0f events/s%s   %s (enqueueing alone %s)%s\n",
+			run.Workers, run.Throughput, spread, round(run.Elapsed), round(run.EnqueueElapsed), best)
 	}
 	fmt.Fprintf(w, "sync invoke    in-process, %3d callers, no queue               %8.0f events/s   %s\n",
 		r.Workers, r.InvokeThroughput, round(r.InvokeElapsed))

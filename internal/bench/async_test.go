@@ -16,7 +16,7 @@ func TestRunAsyncSmall(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rep, err := RunAsync(ctx, AsyncOptions{Events: 300, Workers: []int{2, 4}, Batch: 64}, nil)
+	rep, err := RunAsync(ctx, AsyncOptions{Events: 300, Workers: []int{2, 4}, Rounds: 2, Batch: 64}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestRunAsyncSmall(t *testing.T) {
 		t.Fatalf("runs %+v, want one at 2 workers and one at 4", rep.Runs)
 	}
 	for _, run := range rep.Runs {
-		if run.Succeeded != 300 || run.Failed != 0 || run.Throughput <= 0 {
+		if run.Succeeded != 300 || run.Failed != 0 || run.Throughput <= 0 || len(run.Rounds) != 2 {
 			t.Errorf("run %+v", run)
 		}
 		if run.Throughput > rep.Throughput {
