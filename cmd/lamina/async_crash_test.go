@@ -110,7 +110,7 @@ func TestAsyncEventsSurviveSIGKILL(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		_ = srv.cmd.Process.Signal(syscall.SIGKILL)
-		_ = srv.cmd.Wait()
+		_ = srv.wait()
 		close(killed)
 	}()
 	enqueue(client, func() bool {

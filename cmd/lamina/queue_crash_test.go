@@ -181,7 +181,7 @@ func TestQueuesAndTopicsSurviveSIGKILL(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		_ = srv.cmd.Process.Signal(syscall.SIGKILL)
-		_ = srv.cmd.Wait()
+		_ = srv.wait()
 		close(killed)
 	}()
 	var consumers sync.WaitGroup

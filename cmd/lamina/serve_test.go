@@ -45,11 +45,21 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// servedProcess is `lamina serve` running as a child process.
+// servedProcess is `lamina serve` running as a child process. One
+// goroutine waits for it (exec.Cmd.Wait must not be called twice, nor
+// concurrently with reading ProcessState); use exited and wait.
 type servedProcess struct {
 	cmd      *exec.Cmd
 	endpoint string
 	logs     *syncBuffer
+	exited   chan struct{} // closed once the process has been waited for
+	waitErr  error         // Wait's result, once exited is closed
+}
+
+// wait returns the process's exit error once it has exited.
+func (p *servedProcess) wait() error {
+	<-p.exited
+	return p.waitErr
 }
 
 // syncBuffer collects a child's output while the test may read it.
@@ -81,12 +91,14 @@ func startServe(t *testing.T, bin, dataDir string, extraEnv ...string) *servedPr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &servedProcess{cmd: cmd, endpoint: "http://" + edge, logs: logs}
+	p := &servedProcess{cmd: cmd, endpoint: "http://" + edge, logs: logs, exited: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
-		}
+		_ = p.cmd.Process.Kill() // an error when it has exited already
+		<-p.exited
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -178,7 +190,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.cmd.Wait()
+	_ = first.wait()
 
 	second := startServe(t, bin, dataDir)
 	c = second.client()
@@ -219,15 +231,19 @@ func TestServeGracefulShutdown(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
+	case <-p.exited:
+		if err := p.wait(); err != nil {
 			t.Fatalf("exit after SIGTERM: %v\nlogs:\n%s", err, p.logs)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("did not stop within 30s of SIGTERM; logs:\n%s", p.logs)
+		// Ask for the goroutines' stacks, to see what shutdown waits on.
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+		}
+		t.Fatalf("did not stop within 30s of SIGTERM; logs (with a goroutine dump):\n%s", p.logs)
 	}
 	if !strings.Contains(p.logs.String(), "stopped") {
 		t.Errorf("logs do not report a clean stop:\n%s", p.logs)
