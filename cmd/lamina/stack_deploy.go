@@ -93,10 +93,19 @@ func (d *stackDeployer) loadPrevious(prev *deploy.StackState) *manifest.Applicat
 	if prev == nil || prev.TemplateBody == "" {
 		return nil
 	}
+	dir := filepath.Dir(prev.Template)
 	app, err := manifest.Load(prev.Template, []byte(prev.TemplateBody), manifest.Options{
 		Parameters:       prev.Parameters,
 		Pseudo:           manifest.Pseudo{StackName: d.stack, Region: d.g.Region},
 		AllowUnsupported: true, // it was deployed
+		// The snippets as they were then, not as the files are now.
+		ReadInclude: func(path string) ([]byte, error) {
+			key := manifest.IncludeKey(dir, path)
+			if s, ok := prev.TemplateIncludes[key]; ok {
+				return []byte(s), nil
+			}
+			return nil, fmt.Errorf("%s was not recorded by the previous deploy", key)
+		},
 	})
 	if err != nil {
 		fmt.Fprintf(d.errw, "warning: the stack's previous template does not load (%v); a failed deploy will not put updated resources back\n", err)
@@ -222,7 +231,7 @@ func (d *stackDeployer) run(ctx context.Context) (*deployResult, error) {
 	start := time.Now()
 	next, applyErr := deploy.Apply(ctx, plan, app, prev, deploy.ApplyOptions{
 		Provisioner: d.prov, Code: code, Progress: d.progress,
-		Template: d.tf.Template, TemplateBody: string(body), Parameters: d.params,
+		Template: d.tf.Template, TemplateBody: string(body), TemplateIncludes: stringValues(app.Template.Included), Parameters: d.params,
 		Previous: d.loadPrevious(prev),
 	})
 	if next != nil {
@@ -239,6 +248,18 @@ func (d *stackDeployer) run(ctx context.Context) (*deployResult, error) {
 	}
 	fmt.Fprintf(d.errw, "stack %s deployed in %s (%s)\n", d.stack, time.Since(start).Round(time.Millisecond), plan.Summary())
 	return &deployResult{Plan: plan, State: next}, nil
+}
+
+// stringValues converts a map of texts.
+func stringValues(m map[string][]byte) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = string(v)
+	}
+	return out
 }
 
 func withOutputs(s *deploy.StackState, outputs []deploy.Output) *deploy.StackState {

@@ -166,3 +166,55 @@ func TestDeployFailureKeepsThePreviousStack(t *testing.T) {
 		t.Errorf("stacks list:\n%s", out)
 	}
 }
+
+// A failed deploy puts an updated resource back as the previous deploy
+// defined it even when that definition came from an AWS::Include snippet
+// whose file has changed since: the snippets are kept with the stack.
+func TestDeployFailureRestoresIncludedDefinitions(t *testing.T) {
+	p := laminatest.Start(t)
+	dir := filepath.Join(t.TempDir(), "inc")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const tmpl = `Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      Fn::Transform: {Name: AWS::Include, Parameters: {Location: jobs.yaml}}
+`
+	write("template.yaml", tmpl)
+	write("jobs.yaml", "VisibilityTimeout: 40\n")
+	if _, errOut, err := runCLI(t, "deploy", "-t", filepath.Join(dir, "template.yaml"), "--endpoint", p.Endpoint); err != nil {
+		t.Fatalf("first deploy: %v\n%s", err, errOut)
+	}
+	write("jobs.yaml", "VisibilityTimeout: 50\n")
+	write("template.yaml", tmpl+`  Broken:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: cron(99 * * * ? *)
+      FlexibleTimeWindow: {Mode: "OFF"}
+      Target:
+        Arn: !GetAtt Jobs.Arn
+        RoleArn: arn:aws:iam::000000000000:role/scheduler
+`)
+	_, errOut, err := runCLI(t, "deploy", "-t", filepath.Join(dir, "template.yaml"), "--endpoint", p.Endpoint)
+	if err == nil || !strings.Contains(err.Error(), "restored 1") {
+		t.Fatalf("deploy with a broken schedule: %v\n%s", err, errOut)
+	}
+	qc := sqs.NewFromConfig(p.AWSConfig())
+	url, err := qc.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: aws.String("inc-Jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := qc.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: url.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{"VisibilityTimeout"}})
+	if err != nil || attrs.Attributes["VisibilityTimeout"] != "40" {
+		t.Errorf("queue after the failed deploy: %v %v (want the included 40, not the file's new 50)", attrs, err)
+	}
+}

@@ -19,10 +19,12 @@ type ApplyOptions struct {
 	Code map[string]*Code
 	// Progress, when set, is told as each resource starts and ends.
 	Progress func(Event)
-	// Template, TemplateBody and Parameters are recorded in the new state.
-	Template     string
-	TemplateBody string
-	Parameters   map[string]string
+	// Template, TemplateBody, TemplateIncludes and Parameters are recorded
+	// in the new state.
+	Template         string
+	TemplateBody     string
+	TemplateIncludes map[string]string
+	Parameters       map[string]string
 	// Previous is the application the stack was last deployed from (its
 	// state's TemplateBody, loaded). When set, a failed deploy also puts
 	// the resources it updated back as they were; without it they keep
@@ -119,7 +121,8 @@ func Apply(ctx context.Context, plan *Plan, app *manifest.Application, prev *Sta
 	}
 	a := &applier{plan: plan, app: app, prev: prev, opts: opts, clk: clk,
 		next: &StackState{Stack: plan.Stack, Resources: map[string]*ResourceState{},
-			Template: opts.Template, TemplateBody: opts.TemplateBody, Parameters: opts.Parameters}}
+			Template: opts.Template, TemplateBody: opts.TemplateBody, TemplateIncludes: opts.TemplateIncludes,
+			Parameters: opts.Parameters}}
 	// Until a change is applied, every resource keeps its previous state.
 	for id, rs := range prev.Resources {
 		a.next.Resources[id] = cloneState(rs)

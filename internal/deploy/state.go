@@ -27,10 +27,13 @@ type StackState struct {
 	// Parameters its overrides, for `lamina stacks describe`.
 	Template   string            `json:"template,omitempty"`
 	Parameters map[string]string `json:"parameters,omitempty"`
-	// TemplateBody is the template's text as deployed, so that the next
-	// deploy can put updated resources back as they were if it fails.
-	TemplateBody string    `json:"templateBody,omitempty"`
-	UpdatedAt    time.Time `json:"updatedAt,omitempty"`
+	// TemplateBody is the template's text as deployed, and
+	// TemplateIncludes the AWS::Include snippets it read (by
+	// manifest.IncludeKey), so that the next deploy can put updated
+	// resources back as they were if it fails.
+	TemplateBody     string            `json:"templateBody,omitempty"`
+	TemplateIncludes map[string]string `json:"templateIncludes,omitempty"`
+	UpdatedAt        time.Time         `json:"updatedAt,omitempty"`
 }
 
 // Stack statuses.

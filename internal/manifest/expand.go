@@ -17,6 +17,10 @@ type Options struct {
 	// AllowUnsupported skips resources and events of types Lamina does not
 	// deploy (listed in Application.Warnings) instead of refusing the template.
 	AllowUnsupported bool
+	// ReadInclude reads an AWS::Include snippet by path (default
+	// os.ReadFile): a deploy reloading the stack's previous template gives
+	// the texts recorded then (Template.Included).
+	ReadInclude func(path string) ([]byte, error)
 }
 
 // Load reads and expands a template in one step.
@@ -27,7 +31,7 @@ func Load(file string, data []byte, opts Options) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := resolveIncludes(t); err != nil {
+	if err := resolveIncludes(t, opts.ReadInclude); err != nil {
 		return nil, toFault(t.File, err)
 	}
 	return Expand(t, opts)

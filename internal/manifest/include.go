@@ -13,35 +13,48 @@ import (
 // the snippet's own intrinsics (an OpenAPI document's !Sub of function ARNs)
 // resolve like the template's. SAM CLI users keep OpenAPI documents beside
 // the template this way; a local Location is read relative to the
-// template's directory, an s3:// one is refused (Lamina deploys from files).
+// including file's directory, an s3:// one is refused (Lamina deploys from
+// files). What was included is kept in Template.Included, so that the same
+// template can be loaded again later from those texts (Options.ReadInclude)
+// although the files have changed since.
 
 // maxIncludeDepth bounds snippets that include snippets.
 const maxIncludeDepth = 8
 
-// resolveIncludes replaces every AWS::Include in t with its file.
-func resolveIncludes(t *Template) error {
-	return includeIn(t.Root, t.Dir, t.File, 0)
+// includer resolves the includes of one template.
+type includer struct {
+	t    *Template
+	read func(path string) ([]byte, error)
 }
 
-func includeIn(v *Value, dir, file string, depth int) error {
+// resolveIncludes replaces every AWS::Include in t with its snippet, read
+// with read (nil: from the file system).
+func resolveIncludes(t *Template, read func(path string) ([]byte, error)) error {
+	if read == nil {
+		read = os.ReadFile
+	}
+	return (&includer{t: t, read: read}).in(t.Root, t.Dir, t.File, 0)
+}
+
+func (x *includer) in(v *Value, dir, file string, depth int) error {
 	if v == nil {
 		return nil
 	}
 	switch v.Kind {
 	case List:
 		for _, it := range v.Items {
-			if err := includeIn(it, dir, file, depth); err != nil {
+			if err := x.in(it, dir, file, depth); err != nil {
 				return err
 			}
 		}
 	case Map:
 		if name, arg, ok := v.Intrinsic(); ok && name == "Fn::Transform" {
 			if n, _ := arg.Get("Name").AsString(); n == "AWS::Include" {
-				return include(v, arg, dir, file, depth)
+				return x.include(v, arg, dir, file, depth)
 			}
 		}
 		for _, f := range v.Fields {
-			if err := includeIn(f.Value, dir, file, depth); err != nil {
+			if err := x.in(f.Value, dir, file, depth); err != nil {
 				return err
 			}
 		}
@@ -50,7 +63,7 @@ func includeIn(v *Value, dir, file string, depth int) error {
 }
 
 // include replaces v (the Fn::Transform node) with the snippet it names.
-func include(v, arg *Value, dir, file string, depth int) error {
+func (x *includer) include(v, arg *Value, dir, file string, depth int) error {
 	loc, ok := arg.Get("Parameters").Get("Location").AsString()
 	if !ok || loc == "" {
 		return errorf(v.Pos, "", "%s: AWS::Include needs Parameters.Location, the snippet's path", file)
@@ -65,10 +78,14 @@ func include(v, arg *Value, dir, file string, depth int) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, loc)
 	}
-	data, err := os.ReadFile(path)
+	data, err := x.read(path)
 	if err != nil {
 		return errorf(v.Pos, "", "%s: AWS::Include: %v", file, err)
 	}
+	if x.t.Included == nil {
+		x.t.Included = map[string][]byte{}
+	}
+	x.t.Included[IncludeKey(x.t.Dir, path)] = data
 	snippet, err := parseValue(data)
 	if err != nil {
 		msg := err.Error()
@@ -78,9 +95,22 @@ func include(v, arg *Value, dir, file string, depth int) error {
 		}
 		return errorf(v.Pos, "", "AWS::Include of %s: %s", loc, msg)
 	}
-	if err := includeIn(snippet, filepath.Dir(path), filepath.Base(path), depth+1); err != nil {
+	if err := x.in(snippet, filepath.Dir(path), filepath.Base(path), depth+1); err != nil {
 		return err
 	}
 	*v = *snippet
 	return nil
+}
+
+// IncludeKey names an included file in Template.Included: its path relative
+// to the template's directory (absolute when it is outside), so that the
+// name does not depend on the directory the template was loaded from.
+func IncludeKey(templateDir, path string) string {
+	if rel, err := filepath.Rel(templateDir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }

@@ -86,6 +86,36 @@ func TestLoadAWSInclude(t *testing.T) {
 	if !containsString(api.DependsOn, "Fn") {
 		t.Errorf("the API depends on %v, want the function its document names", api.DependsOn)
 	}
+	// What was included is recorded, and loads the same template again
+	// once the files are gone.
+	inc := app.Template.Included
+	if len(inc) != 2 || string(inc["api/openapi.yaml"]) != includedOpenAPI || inc["api/more.yaml"] == nil {
+		t.Fatalf("included %v, want api/openapi.yaml and api/more.yaml", slicesOfKeys(inc))
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "api")); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(filepath.Join(dir, "template.yaml"), data, Options{Pseudo: Pseudo{StackName: "s", Region: "eu-west-1"},
+		ReadInclude: func(path string) ([]byte, error) {
+			if b, ok := inc[IncludeKey(dir, path)]; ok {
+				return b, nil
+			}
+			return nil, os.ErrNotExist
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Resource("Api").Digest() != api.Digest() {
+		t.Error("the template loaded from the recorded snippets differs")
+	}
+}
+
+func slicesOfKeys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func TestLoadAWSIncludeErrors(t *testing.T) {

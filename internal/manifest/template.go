@@ -20,6 +20,9 @@ type Template struct {
 	Resources   []*RawResource
 	Outputs     []*Output
 	Root        *Value
+	// Included holds the texts of the AWS::Include snippets Load read, by
+	// IncludeKey.
+	Included map[string][]byte
 }
 
 // NamedValue is one entry of an ordered section (Conditions).
