@@ -22,9 +22,11 @@ first enqueue until the last one completed. How many run at once matters:
 too few leave the CPUs waiting on round trips, too many add processes that
 take turns. At the fastest concurrency it then times as many synchronous
 in-process invocations (the invoke path without the queue) and the async
-layer with an in-process no-op function. In the same run, publish as many messages of the same size to a
-work-queue stream while a durable consumer fetches and acknowledges them,
-and print both rates and their ratio.`,
+layer with an in-process no-op function. In the same run, publish as many
+messages of the same size to a work-queue stream while a durable consumer
+fetches and acknowledges them, and print both rates and their ratio. Each
+concurrency is measured --rounds times, interleaved, and reported by its
+median.`,
 		Example: `  lamina bench async
   lamina bench async --events 100000 --workers 8,16,32,64,128
   lamina bench async --output json > async.json`,

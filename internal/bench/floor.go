@@ -11,12 +11,11 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/lamina-dev/lamina/internal/affinity"
 )
 
 // The Runtime API floor: how fast the benchmark's aws-lambda-go function
@@ -79,7 +78,7 @@ func runtimeFloor(ctx context.Context, bootstrap string, n int, warmup, d time.D
 		}
 		wg.Wait()
 	}()
-	cpus := allowedCPUs()
+	cpus := affinity.Allowed()
 	for i := range n {
 		ln, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
@@ -125,14 +124,7 @@ func runtimeFloor(ctx context.Context, bootstrap string, n int, warmup, d time.D
 func cpuTime(procs []*exec.Cmd) time.Duration {
 	var ticks int64
 	for _, cmd := range procs {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
-		if err != nil {
-			continue
-		}
-		// The fields after the command name (which may hold spaces).
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 12 {
+		if f := procStat(cmd.Process.Pid); len(f) > 12 {
 			utime, _ := strconv.ParseInt(f[11], 10, 64)
 			stime, _ := strconv.ParseInt(f[12], 10, 64)
 			ticks += utime + stime
@@ -141,40 +133,16 @@ func cpuTime(procs []*exec.Cmd) time.Duration {
 	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
-// allowedCPUs lists the CPUs this process may run on (nil if unknown).
-func allowedCPUs() []int {
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) != nil {
-		return nil
-	}
-	var cpus []int
-	for cpu := range len(set) * 64 {
-		if set.IsSet(cpu) {
-			cpus = append(cpus, cpu)
-		}
-	}
-	return cpus
-}
-
 // startPinned starts cmd restricted to cpus (all when empty): from a
 // locked thread whose affinity the child inherits.
 func startPinned(cmd *exec.Cmd, cpus []int) error {
-	if len(cpus) == 0 {
-		return cmd.Start()
-	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var old, set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &old); err != nil {
+	restore, err := affinity.PinThread(cpus)
+	if err != nil {
 		return err
 	}
-	for _, c := range cpus {
-		set.Set(c)
-	}
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return err
-	}
-	defer unix.SchedSetaffinity(0, &old)
+	defer restore()
 	return cmd.Start()
 }
 

@@ -362,6 +362,22 @@ func rssOf(pid int) int64 {
 	return 0
 }
 
+// procStat returns the fields of /proc/<pid>/stat after the command name
+// (which may hold spaces): f[0] is the state, f[1] the parent, f[11] and
+// f[12] the user and system CPU in clock ticks. nil when unreadable.
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
+}
+
 // childPIDs lists this process's direct children.
 func childPIDs() []int {
 	ents, err := os.ReadDir("/proc")
@@ -375,18 +391,7 @@ func childPIDs() []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// Fields after the command (which may hold spaces) start after the last ')'.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 {
+		if f := procStat(pid); len(f) > 1 {
 			if ppid, _ := strconv.Atoi(f[1]); ppid == self {
 				out = append(out, pid)
 			}

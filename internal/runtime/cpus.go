@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	"github.com/lamina-dev/lamina/internal/affinity"
 )
 
 // Lambda gives a function compute in proportion to its memory: the
@@ -27,20 +27,11 @@ type cpuPlacer struct {
 
 // newCPUPlacer returns nil (no pinning) when Lamina's CPUs cannot be read.
 func newCPUPlacer() *cpuPlacer {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
+	cpus := affinity.Allowed()
+	if len(cpus) == 0 {
 		return nil
 	}
-	p := &cpuPlacer{load: map[int]int{}}
-	for cpu := range len(set) * 64 {
-		if set.IsSet(cpu) {
-			p.cpus = append(p.cpus, cpu)
-		}
-	}
-	if len(p.cpus) == 0 {
-		return nil
-	}
-	return p
+	return &cpuPlacer{cpus: cpus, load: map[int]int{}}
 }
 
 // vcpus is the CPUs an instance of memMB is given.
@@ -81,24 +72,4 @@ func (p *cpuPlacer) release(cpus []int) {
 			delete(p.load, cpu)
 		}
 	}
-}
-
-// pinThread restricts the calling (locked) thread to cpus, so that a child
-// it forks inherits them, and returns a function that restores the thread's
-// previous affinity. With no cpus it does nothing.
-func pinThread(cpus []int) (restore func(), err error) {
-	if len(cpus) == 0 {
-		return func() {}, nil
-	}
-	var old, set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &old); err != nil {
-		return nil, err
-	}
-	for _, cpu := range cpus {
-		set.Set(cpu)
-	}
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return nil, err
-	}
-	return func() { _ = unix.SchedSetaffinity(0, &old) }, nil
 }

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/lamina-dev/lamina/internal/affinity"
 )
 
 // spawner starts instance processes from a few goroutines locked to their
@@ -130,11 +132,12 @@ func (s *spawner) thread() {
 			}
 			res := spawnResult{}
 			inSlot := slot != "" && setMemoryLimitV1(slot, r.memMB) == nil
-			if restore, err := pinThread(r.cpus); err == nil {
-				res.proc, res.err = os.StartProcess(r.argv0, r.argv, r.attr)
+			// The child inherits this (locked) thread's CPUs. Pinning is
+			// best effort: unpinned, the child shares every CPU.
+			restore, pinErr := affinity.PinThread(r.cpus)
+			res.proc, res.err = os.StartProcess(r.argv0, r.argv, r.attr)
+			if pinErr == nil {
 				restore()
-			} else {
-				res.proc, res.err = os.StartProcess(r.argv0, r.argv, r.attr)
 			}
 			fit := true
 			if res.err == nil {
