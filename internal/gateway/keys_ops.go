@@ -294,9 +294,6 @@ func (k *Keys) UpdateUsagePlan(ctx context.Context, id string, ops []PatchOp) (*
 }
 
 func patchPlan(p *UsagePlan, op PatchOp) error {
-	bad := func() error {
-		return badRequest("Invalid patch operation specified: %s %s", op.Op, op.Path)
-	}
 	number := func() (float64, error) {
 		f, err := strconv.ParseFloat(op.Value, 64)
 		if err != nil {
@@ -360,7 +357,7 @@ func patchPlan(p *UsagePlan, op PatchOp) error {
 			return badRequest("API stage %s is not in usage plan %s", op.Value, p.ID)
 		}
 	default:
-		return bad()
+		return badRequest("Invalid patch operation specified: %s %s", op.Op, op.Path)
 	}
 	return nil
 }

@@ -359,19 +359,12 @@ func (d *apiDef) readAuth(v *manifest.Value, r manifest.Resolver, req *deploy.Re
 				in.AuthorizerPayloadFormatVersion = aws.String("1.0")
 				switch t, _ := a["FunctionPayloadType"].(string); t {
 				case "", "TOKEN": // SAM's default
-					// The function gets one header's value (Identity.Header,
-					// default Authorization) and the method ARN.
-					// Lamina's extension of the HTTP API model (the SDK's
-					// enum is open).
-					in.AuthorizerType = v2types.AuthorizerType("TOKEN")
-					header := "Authorization"
+					var source []string
 					if h, ok := id["Header"].(string); ok && h != "" {
-						header = h
+						source = []string{"$request.header." + h}
 					}
-					in.IdentitySource = []string{"$request.header." + header}
-					if expr, ok := id["ValidationExpression"].(string); ok && expr != "" {
-						in.IdentityValidationExpression = aws.String(expr)
-					}
+					expr, _ := id["ValidationExpression"].(string)
+					tokenAuthorizer(&in, source, expr)
 				case "REQUEST":
 				default:
 					return fmt.Errorf("authorizer %s: FunctionPayloadType %q: want TOKEN or REQUEST", name, t)
@@ -379,10 +372,7 @@ func (d *apiDef) readAuth(v *manifest.Value, r manifest.Resolver, req *deploy.Re
 			} else {
 				pv := "2.0"
 				if s, ok := a["AuthorizerPayloadFormatVersion"]; ok {
-					pv = fmt.Sprint(s)
-					if pv == "2" {
-						pv = "2.0"
-					}
+					pv = versionString(s)
 				}
 				in.AuthorizerPayloadFormatVersion = aws.String(pv)
 				if b, ok := a["EnableSimpleResponses"].(bool); ok {
@@ -408,6 +398,26 @@ func (d *apiDef) readAuth(v *manifest.Value, r manifest.Resolver, req *deploy.Re
 		d.authorizers = append(d.authorizers, authorizerDef{name: name, in: in})
 	}
 	return nil
+}
+
+// authorizerTypeToken is Lamina's extension of the HTTP API model for REST
+// APIs' TOKEN authorizers (the SDK's enum is open).
+const authorizerTypeToken = v2types.AuthorizerType("TOKEN")
+
+// tokenAuthorizer makes in a TOKEN authorizer: the function gets one
+// header's value (source, default the Authorization header) and the method
+// ARN; a token that does not match expr (when set) is refused before it
+// runs.
+func tokenAuthorizer(in *apigatewayv2.CreateAuthorizerInput, source []string, expr string) {
+	in.AuthorizerType = authorizerTypeToken
+	in.AuthorizerPayloadFormatVersion = aws.String("1.0")
+	in.IdentitySource = source
+	if len(source) == 0 {
+		in.IdentitySource = []string{"$request.header.Authorization"}
+	}
+	if expr != "" {
+		in.IdentityValidationExpression = aws.String(expr)
+	}
 }
 
 func (h apiHandler) create(ctx context.Context, req *deploy.Request) (*deploy.Outcome, error) {

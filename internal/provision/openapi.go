@@ -227,15 +227,8 @@ func (d *apiDef) openAPIAuthorizer(name string, az map[string]any) (authorizerDe
 		in.IdentitySource = sources(az["identitySource"])
 		ttl, hasTTL := toInt(az["authorizerResultTtlInSeconds"])
 		if typ == "token" {
-			// Lamina's TOKEN authorizer (an extension of the HTTP API model).
-			in.AuthorizerType = v2types.AuthorizerType("TOKEN")
-			in.AuthorizerPayloadFormatVersion = aws.String("1.0")
-			if len(in.IdentitySource) == 0 {
-				in.IdentitySource = []string{"$request.header.Authorization"}
-			}
-			if expr, ok := az["identityValidationExpression"].(string); ok && expr != "" {
-				in.IdentityValidationExpression = aws.String(expr)
-			}
+			expr, _ := az["identityValidationExpression"].(string)
+			tokenAuthorizer(&in, in.IdentitySource, expr)
 			if !hasTTL {
 				ttl = 300
 			}

@@ -102,8 +102,11 @@ func (h usagePlanHandler) update(ctx context.Context, req *deploy.Request) (*dep
 		return nil, err
 	}
 	id := req.Previous.PhysicalID
+	if id == "" {
+		return h.create(ctx, req)
+	}
 	cur, err := h.p.apigw.GetUsagePlan(ctx, &apigateway.GetUsagePlanInput{UsagePlanId: aws.String(id)})
-	if notFound(err) || id == "" {
+	if notFound(err) {
 		return h.create(ctx, req) // deleted behind the stack's back
 	}
 	if err != nil {
@@ -161,7 +164,7 @@ func planPatch(cur *apigateway.GetUsagePlanOutput, want *apigateway.CreateUsageP
 	switch q, w := cur.Quota, want.Quota; {
 	case w == nil && q != nil:
 		op(gwtypes.OpRemove, "/quota", "")
-	case w != nil && (q == nil || *q != *w):
+	case w != nil && (q == nil || q.Period != w.Period || q.Limit != w.Limit || q.Offset != w.Offset):
 		op(gwtypes.OpReplace, "/quota/period", string(w.Period))
 		op(gwtypes.OpReplace, "/quota/limit", strconv.Itoa(int(w.Limit)))
 		op(gwtypes.OpReplace, "/quota/offset", strconv.Itoa(int(w.Offset)))
@@ -222,9 +225,12 @@ func (h apiKeyHandler) update(ctx context.Context, req *deploy.Request) (*deploy
 		return nil, errors.New("no API key definition")
 	}
 	id := req.Previous.PhysicalID
-	cur, err := h.p.apigw.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(id), IncludeValue: aws.Bool(true)})
-	if notFound(err) || id == "" {
+	if id == "" {
 		return h.create(ctx, req)
+	}
+	cur, err := h.p.apigw.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(id), IncludeValue: aws.Bool(true)})
+	if notFound(err) {
+		return h.create(ctx, req) // deleted behind the stack's back
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get API key %s: %w", id, err)
