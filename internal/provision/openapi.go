@@ -117,7 +117,14 @@ func (d *apiDef) readDefinitionBody(doc map[string]any, skip map[string]bool) er
 				security = docSecurity
 			}
 			for _, req := range security {
-				for scheme, scopes := range asMap(req) {
+				reqs := asMap(req)
+				for _, scheme := range slices.Sorted(maps.Keys(reqs)) {
+					scopes := reqs[scheme]
+					authorizes := iamSchemes[scheme] || d.hasAuthorizer(scheme)
+					if authorizes && rt.authType != v2types.AuthorizationTypeNone {
+						// A route has one authorizer (an API key may come on top).
+						return fmt.Errorf("DefinitionBody: %s asks for more than one of IAM and authorizers (%s and another)", key, scheme)
+					}
 					switch {
 					case apiKeySchemes[scheme]:
 						rt.apiKey = true

@@ -42,3 +42,33 @@ func FuzzReadDefinitionBody(f *testing.F) {
 		}
 	})
 }
+
+// A route takes one authorizer: an operation asking for two is refused, in
+// whatever order the document lists them; an API key comes on top of one.
+func TestReadDefinitionBodyOneAuthorizerPerRoute(t *testing.T) {
+	doc := func(security string) map[string]any {
+		var m map[string]any
+		src := `{"components":{"securitySchemes":{
+			"a":{"x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"u"}},
+			"b":{"x-amazon-apigateway-authorizer":{"type":"request","authorizerUri":"u"}},
+			"k":{"type":"apiKey","name":"x-api-key","in":"header"}}},
+			"paths":{"/p":{"get":{"security":` + security + `,"x-amazon-apigateway-integration":{"type":"aws_proxy","uri":"u"}}}}}`
+		if err := json.Unmarshal([]byte(src), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for i := range 5 { // map order varies between runs
+		d := &apiDef{rest: true, models: map[string]string{}}
+		if err := d.readDefinitionBody(doc(`[{"a":[],"b":[]}]`), nil); err == nil || !strings.Contains(err.Error(), "more than one") {
+			t.Fatalf("run %d: two authorizers on one route: %v", i, err)
+		}
+	}
+	d := &apiDef{rest: true, models: map[string]string{}}
+	if err := d.readDefinitionBody(doc(`[{"k":[],"b":[]}]`), nil); err != nil {
+		t.Fatal(err)
+	}
+	if rt := d.bodyRoutes[0]; !rt.apiKey || rt.authorizer != "b" || rt.authType != "CUSTOM" {
+		t.Errorf("key and authorizer: %+v", rt)
+	}
+}
