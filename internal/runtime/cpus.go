@@ -13,8 +13,9 @@ import (
 // inherited from the thread that forks it. Besides matching what a function
 // can count on in AWS, it matters for speed: a Go runtime sizes GOMAXPROCS
 // from its affinity, and an instance that sees one CPU wakes one thread per
-// event instead of spinning up idle ones, which on a small machine was a
-// third of the cost of a warm invocation.
+// event instead of spinning up idle ones (on the 2-vCPU development machine,
+// alternating runs of `lamina bench invoke` against --shared-cpus: 104–110
+// instead of 120–170 µs added at one caller, 5–10% more at eight).
 const mbPerVCPU = 1769
 
 // cpuPlacer spreads pinned instances over the CPUs Lamina may use, the
